@@ -1,0 +1,336 @@
+"""The autograd engine: Function nodes, grad mode, and reverse-mode backward.
+
+A Function's forward works on raw arrays; its backward is written with Tensor ops, so the
+backward pass can itself be recorded (create_graph=True) and differentiated again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .errors import GradientError, ShapeError
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_mode = _GradMode()
+# Callbacks (node, grad) told of every gradient that reaches a node; used by viz and the doctor.
+grad_observers: list[Any] = []
+# Hooks run on every new node and output (anomaly mode); empty in normal runs.
+forward_hooks: list[Any] = []
+# Modules whose forward is running, innermost last (Module.__call__ pushes and pops); each new
+# node records the innermost as `scope`, so pictures can group ops by module.
+module_stack: list[Any] = []
+
+
+def is_grad_enabled() -> bool:
+    return _mode.enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Context manager and decorator that turns graph recording on or off."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+
+    def __enter__(self) -> None:
+        self.prev = _mode.enabled
+        _mode.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self.prev
+
+
+class no_grad(set_grad_enabled):
+    """Ops inside record no graph: for evaluation and optimizer updates."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Turn recording back on inside a no_grad block."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+class Function:
+    """One differentiable op. Subclasses define forward(*arrays) and backward(grad) -> grads.
+
+    A node keeps its input tensors (`parents`) and what backward needs, never its output,
+    so no reference cycle forms between a tensor and the node that made it.
+    """
+
+    __slots__ = (
+        "parents",
+        "versions",
+        "device",
+        "out_shape",
+        "out_version",
+        "retained",
+        "scope",
+        "__dict__",
+    )
+    differentiable = True
+    # Whether backward reads its inputs' values (then an in-place change to them is an error).
+    uses_inputs = True
+    # Whether backward reads the op's own output (then changing the output in place is an error).
+    saves_output = False
+
+    @classmethod
+    def apply(cls, *tensors: Tensor, **kwargs: Any) -> Tensor:
+        from .tensor import Tensor
+
+        fn = cls()
+        device = tensors[0].device
+        for t in tensors[1:]:
+            if t.device is not device:
+                _device_mismatch(cls.__name__, tensors)
+        fn.device = device
+        data = fn.forward(*[t.data for t in tensors], **kwargs)
+        device = fn.device  # a move between devices changes it
+        if _mode.enabled and cls.differentiable:
+            for t in tensors:
+                if t.requires_grad:
+                    break
+            else:
+                return Tensor._make(data, device, False)
+            fn.parents = tensors
+            if cls.uses_inputs:
+                fn.versions = [t._version[0] for t in tensors]
+            out = Tensor._make(data, device, True)
+            out._ctx = fn
+            fn.out_shape = out.shape
+            if cls.saves_output:
+                fn.out_version = out._version
+            fn.retained = None
+            if forward_hooks:
+                for hook in forward_hooks:
+                    hook(fn, out)
+            return out
+        out = Tensor._make(data, device, False)
+        if forward_hooks:
+            for hook in forward_hooks:
+                hook(fn, out)
+        return out
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def forward(self, *arrays: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, grad: Tensor) -> Any:
+        raise NotImplementedError
+
+    @property
+    def xp(self) -> Any:
+        return self.device.xp
+
+    def const(self, array: Any) -> Tensor:
+        """Wrap a raw array as a constant tensor (no graph) on this node's device."""
+        from .tensor import Tensor
+
+        return Tensor._make(array, self.device, False)
+
+    def saved(self, array: Any, recompute: Any) -> Tensor:
+        """A value backward needs: the saved array when backward is not being recorded,
+        else recomputed from the inputs with Tensor ops, so higher derivatives stay exact."""
+        if _mode.enabled:
+            return recompute(*self.parents)
+        return self.const(array)
+
+    def _check_versions(self) -> None:
+        if type(self).saves_output and self.out_version[0] != 0:
+            raise GradientError(
+                f"the output of {self.name} (shape {self.out_shape}) was modified in place, but "
+                "its backward needs the original value. Use an out-of-place op or .clone() it."
+            )
+        if not type(self).uses_inputs:
+            return
+        for i, (t, v) in enumerate(zip(self.parents, self.versions)):
+            if t._version[0] != v:
+                raise GradientError(
+                    f"one of the tensors needed to compute gradients ({self.name}'s input {i}, "
+                    f"shape {tuple(t.shape)}) was modified in place after it was used "
+                    f"(version {v} -> {t._version[0]}). Use an out-of-place op (x = x + 1 "
+                    f"instead of x += 1), or .clone() the tensor before changing it."
+                )
+
+
+def _device_mismatch(op: str, tensors: Sequence[Tensor]) -> None:
+    from .errors import DeviceMismatchError
+
+    args = ", ".join(f"argument {i} on '{t.device}'" for i, t in enumerate(tensors))
+    first = tensors[0].device
+    raise DeviceMismatchError(
+        f"{op}: expected all tensors on the same device, got {args}. "
+        f"Move them with .to('{first}') (or move the model with model.to(device); "
+        f"an optimizer built before or after the move keeps working)."
+    )
+
+
+def _topo_order(roots: Sequence[Function]) -> list[Function]:
+    """Nodes reachable from roots, each after every node that uses its output (iterative DFS)."""
+    order: list[Function] = []
+    seen: set[int] = set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack: list[tuple[Function, Iterator[Any]]] = [(root, iter(_parents_of(root)))]
+        while stack:
+            node, it = stack[-1]
+            for parent in it:
+                ctx = parent._ctx
+                if ctx is not None and id(ctx) not in seen:
+                    seen.add(id(ctx))
+                    stack.append((ctx, iter(_parents_of(ctx))))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+def _parents_of(node: Function) -> Sequence[Tensor]:
+    parents = getattr(node, "parents", None)
+    if parents is None:
+        raise GradientError(
+            f"trying to backward through the graph a second time (through {node.name}): its "
+            "saved values were freed after the first backward. Pass retain_graph=True to the "
+            "first backward() if you need to call it twice, or recompute the forward pass."
+        )
+    return parents
+
+
+def sum_to(grad: Tensor, shape: tuple[int, ...], node: Function, index: int) -> Tensor:
+    """Reduce a broadcast gradient back to its input's shape: the one central place for it."""
+    gshape = grad.shape
+    if gshape == shape:
+        return grad
+    lead = len(gshape) - len(shape)
+    if lead < 0:
+        _bad_grad_shape(node, index, gshape, shape)
+    axes = list(range(lead))
+    for i, n in enumerate(shape):
+        g = gshape[lead + i]
+        if n == 1 and g != 1:
+            axes.append(lead + i)
+        elif n != g:
+            _bad_grad_shape(node, index, gshape, shape)
+    out = grad.sum(dim=tuple(axes), keepdim=True) if axes else grad
+    return out.reshape(shape)
+
+
+def _bad_grad_shape(node: Function, index: int, got: tuple, want: tuple) -> None:
+    raise ShapeError(
+        f"internal error in {node.name}.backward: gradient for input {index} has shape {got}, "
+        f"which does not reduce to the input's shape {want}. This is a bug in tinygrad_digits; "
+        "please report it with the code that triggered it."
+    )
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    grads: Sequence[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: Sequence[Tensor] | None = None,
+) -> list[Tensor | None] | None:
+    """Propagate `grads` from `roots` to the leaves.
+
+    With `inputs=None`, gradients accumulate into leaves' `.grad`; otherwise they are
+    returned for `inputs` (as torch.autograd.grad does) and no `.grad` is touched.
+    """
+
+    captured: dict[int, Tensor | None] | None = None
+    if inputs is not None:
+        captured = {id(t._ctx) if t._ctx is not None else id(t): None for t in inputs}
+
+    pending: dict[int, Tensor] = {}
+    root_nodes = []
+    for root, g in zip(roots, grads):
+        if root._ctx is None:
+            _deliver_leaf(root, g, captured, None)
+            continue
+        key = id(root._ctx)
+        pending[key] = pending[key] + g if key in pending else g
+        root_nodes.append(root._ctx)
+
+    order = _topo_order(root_nodes)
+    with set_grad_enabled(create_graph):
+        for node in order:
+            grad = pending.pop(id(node), None)
+            if grad is None:
+                continue
+            if captured is not None and id(node) in captured:
+                captured[id(node)] = grad
+            if node.retained is not None:
+                owner = node.retained()
+                if owner is not None:
+                    owner.grad = _copy(grad)
+            for observe in grad_observers:
+                observe(node, grad)
+            node._check_versions()
+            parent_grads = node.backward(grad)
+            if not isinstance(parent_grads, tuple):
+                parent_grads = (parent_grads,)
+            for i, (parent, pg) in enumerate(zip(node.parents, parent_grads)):
+                if pg is None or not parent.requires_grad:
+                    continue
+                if pg.shape != parent.shape:
+                    pg = sum_to(pg, parent.shape, node, i)
+                ctx = parent._ctx
+                if ctx is None:
+                    _deliver_leaf(parent, pg, captured, grad)
+                else:
+                    key = id(ctx)
+                    pending[key] = pending[key] + pg if key in pending else pg
+            if not retain_graph:
+                node.parents = None
+                node.__dict__.clear()
+    if captured is None:
+        return None
+    return [captured[id(t._ctx) if t._ctx is not None else id(t)] for t in inputs]
+
+
+def _fresh(grad: Tensor, upstream: Tensor) -> Tensor:
+    """A gradient that owns its memory, so in-place changes to one .grad never touch another."""
+    if grad.data is upstream.data or grad.device.may_share_memory(grad.data, upstream.data):
+        return _copy(grad)
+    return grad
+
+
+def _deliver_leaf(
+    leaf: Tensor, grad: Tensor, captured: dict[int, Tensor | None] | None, upstream: Tensor | None
+) -> None:
+    if captured is not None:
+        key = id(leaf)
+        if key in captured:
+            old = captured[key]
+            captured[key] = grad if old is None else old + grad
+        return
+    if leaf.grad is None:
+        leaf.grad = _copy(grad) if upstream is None else _fresh(grad, upstream)
+    else:
+        leaf.grad = leaf.grad + grad
+
+
+def _copy(grad: Tensor) -> Tensor:
+    from .tensor import Tensor
+
+    if grad.requires_grad:
+        return grad + 0
+    return Tensor._make(grad.device.xp.asarray(grad.data, copy=True), grad.device, False)

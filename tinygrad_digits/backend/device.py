@@ -1,0 +1,119 @@
+"""The Device: one array library, how to move arrays to it, its random generator, its kernels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class Device:
+    """Base class for a place where arrays live.
+
+    Op code only uses `xp` (an Array API namespace) plus the few kernels defined here,
+    which the standard lacks: indexing with integer arrays, scatter-add and erf.
+    """
+
+    name: str = "?"
+    xp: Any = None
+    # Keyword arguments that put a new array (xp.zeros, xp.full, ...) on this device.
+    creation_kw: dict[str, Any] = {}  # noqa: RUF012
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.name}')"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def type(self) -> str:
+        """'cpu', 'cuda' or 'strict', as torch.device.type."""
+        return self.name.split(":")[0]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            from .registry import get_device
+
+            try:
+                return get_device(other) is self
+            except Exception:
+                return False
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # --- moving data -------------------------------------------------------------------
+    def from_numpy(self, array: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def asarray(self, obj: Any, dtype: np.dtype) -> Any:
+        """Make an array on this device from Python data (lists, scalars)."""
+        return self.from_numpy(np.asarray(obj, dtype=dtype))
+
+    def owns(self, array: Any) -> bool:
+        """True when `array` is this device's kind of array."""
+        raise NotImplementedError
+
+    # --- dtypes ------------------------------------------------------------------------
+    def dtype(self, dtype: np.dtype) -> Any:
+        """This library's dtype object for a NumPy dtype."""
+        return dtype
+
+    def numpy_dtype(self, array: Any) -> np.dtype:
+        return array.dtype
+
+    # --- random numbers ----------------------------------------------------------------
+    def seed(self, seed: int) -> None:
+        self._rng = np.random.default_rng(seed)
+
+    @property
+    def rng(self) -> np.random.Generator:
+        rng = getattr(self, "_rng", None)
+        if rng is None:
+            from . import registry
+
+            self.seed(registry.next_seed())
+            rng = self._rng
+        return rng
+
+    def random(self, kind: str, shape: tuple[int, ...], dtype: np.dtype, **kw: Any) -> Any:
+        """A random array drawn on the host, then moved here (CuPy overrides nothing yet)."""
+        rng = self.rng
+        if kind == "uniform":
+            out = rng.random(shape, dtype=np.float64) * (kw["high"] - kw["low"]) + kw["low"]
+        elif kind == "normal":
+            out = rng.standard_normal(shape, dtype=np.float64) * kw["std"] + kw["mean"]
+        elif kind == "integers":
+            out = rng.integers(kw["low"], kw["high"], size=shape)
+        elif kind == "permutation":
+            out = rng.permutation(shape[0])
+        else:
+            raise ValueError(f"unknown random kind {kind!r}")
+        return self.from_numpy(out.astype(dtype, copy=False))
+
+    # --- kernels the Array API standard lacks ----------------------------------------
+    def getitem(self, array: Any, key: Any) -> Any:
+        """`array[key]` including integer-array and boolean-mask indexing."""
+        return array[key]
+
+    def setitem(self, array: Any, key: Any, value: Any) -> Any:
+        """`array[key] = value` in place, including integer-array and boolean-mask keys."""
+        array[key] = value
+        return array
+
+    def index_add(self, shape: tuple[int, ...], key: Any, values: Any) -> Any:
+        """zeros(shape) with `values` added at `key`; repeated indices accumulate."""
+        raise NotImplementedError
+
+    def erf(self, array: Any) -> Any:
+        raise NotImplementedError
+
+    def may_share_memory(self, a: Any, b: Any) -> bool:
+        return a is b
+
+    def synchronize(self) -> None:
+        """Wait for queued work (a no-op on the CPU)."""

@@ -1,0 +1,181 @@
+"""Ways to make tensors, named as in torch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import dtypes
+from .backend.registry import DeviceLike, get_device
+from .tensor import Tensor, _shape_args
+
+
+def tensor(
+    data: Any, dtype: Any = None, device: DeviceLike = None, requires_grad: bool = False
+) -> Tensor:
+    """A tensor from Python numbers/lists or a NumPy/CuPy array (Python floats give float32)."""
+    return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A CPU tensor sharing memory with `array`, keeping its dtype."""
+    return Tensor(array, device="cpu")
+
+
+def _default_dtype(value: Any) -> np.dtype:
+    if isinstance(value, bool):
+        return dtypes.bool_
+    if isinstance(value, int):
+        return dtypes.int64
+    return dtypes.DEFAULT_FLOAT
+
+
+def full(
+    size: Any,
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A tensor of `size` filled with `fill_value` (its Python type picks the default dtype)."""
+    dev = get_device(device)
+    dt = dtypes.to_dtype(dtype) or _default_dtype(fill_value)
+    shape = _shape_args(size if isinstance(size, tuple) else (size,))
+    data = dev.xp.full(shape, fill_value, dtype=dev.dtype(dt), **dev.creation_kw)
+    out = Tensor._make(data, dev, False)
+    return out.requires_grad_() if requires_grad else out
+
+
+def zeros(
+    *size: Any, dtype: Any = None, device: DeviceLike = None, requires_grad: bool = False
+) -> Tensor:
+    return full(size, 0.0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def ones(
+    *size: Any, dtype: Any = None, device: DeviceLike = None, requires_grad: bool = False
+) -> Tensor:
+    return full(size, 1.0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+empty = zeros
+
+
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    *,
+    dtype: Any = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Values from start (default 0) up to end, exclusive; ints give int64, floats float32."""
+    if end is None:
+        start, end = 0, start
+    dev = get_device(device)
+    all_int = all(isinstance(v, int) for v in (start, end, step))
+    dt = dtypes.to_dtype(dtype) or (dtypes.int64 if all_int else dtypes.DEFAULT_FLOAT)
+    data = dev.xp.arange(start, end, step, dtype=dev.dtype(dt), **dev.creation_kw)
+    out = Tensor._make(data, dev, False)
+    return out.requires_grad_() if requires_grad else out
+
+
+def linspace(
+    start: float, end: float, steps: int, *, dtype: Any = None, device: DeviceLike = None
+) -> Tensor:
+    dev = get_device(device)
+    dt = dtypes.to_dtype(dtype) or dtypes.DEFAULT_FLOAT
+    return Tensor._make(
+        dev.xp.linspace(start, end, steps, dtype=dev.dtype(dt), **dev.creation_kw), dev, False
+    )
+
+
+def eye(n: int, m: int | None = None, *, dtype: Any = None, device: DeviceLike = None) -> Tensor:
+    dev = get_device(device)
+    dt = dtypes.to_dtype(dtype) or dtypes.DEFAULT_FLOAT
+    return Tensor._make(dev.xp.eye(n, m, dtype=dev.dtype(dt), **dev.creation_kw), dev, False)
+
+
+def _random(
+    kind: str, size: tuple, dtype: Any, device: DeviceLike, requires_grad: bool, **kw: Any
+) -> Tensor:
+    dev = get_device(device)
+    dt = dtypes.to_dtype(dtype) or dtypes.DEFAULT_FLOAT
+    out = Tensor._make(dev.random(kind, _shape_args(size), dt, **kw), dev, False)
+    return out.requires_grad_() if requires_grad else out
+
+
+def rand(
+    *size: Any, dtype: Any = None, device: DeviceLike = None, requires_grad: bool = False
+) -> Tensor:
+    """Uniform on [0, 1), from the device's seeded generator (see manual_seed)."""
+    return _random("uniform", size, dtype, device, requires_grad, low=0.0, high=1.0)
+
+
+def randn(
+    *size: Any, dtype: Any = None, device: DeviceLike = None, requires_grad: bool = False
+) -> Tensor:
+    """Standard normal, from the device's seeded generator (see manual_seed)."""
+    return _random("normal", size, dtype, device, requires_grad, mean=0.0, std=1.0)
+
+
+def randint(
+    low: int,
+    high: int | None = None,
+    size: tuple = (),
+    *,
+    device: DeviceLike = None,
+    dtype: Any = None,
+) -> Tensor:
+    """Integers in [low, high) (int64 by default)."""
+    if high is None:
+        low, high = 0, low
+    return _random(
+        "integers", (tuple(size),), dtype or dtypes.int64, device, False, low=low, high=high
+    )
+
+
+def randperm(n: int, *, device: DeviceLike = None) -> Tensor:
+    """A random permutation of 0..n-1 (int64)."""
+    return _random("permutation", ((n,),), dtypes.int64, device, False)
+
+
+def _like(name: str, maker: Any) -> Any:
+    def like(
+        t: Tensor, *, dtype: Any = None, device: DeviceLike = None, requires_grad: bool = False
+    ) -> Tensor:
+        return maker(
+            t.shape,
+            dtype=dtype if dtype is not None else t.dtype,
+            device=device if device is not None else t.device,
+            requires_grad=requires_grad,
+        )
+
+    like.__name__ = like.__qualname__ = name
+    like.__doc__ = f"{maker.__name__} with the shape, dtype and device of `t`."
+    return like
+
+
+zeros_like = _like("zeros_like", zeros)
+ones_like = _like("ones_like", ones)
+empty_like = _like("empty_like", empty)
+rand_like = _like("rand_like", rand)
+randn_like = _like("randn_like", randn)
+
+
+def full_like(
+    t: Tensor, fill_value: Any, *, dtype: Any = None, device: DeviceLike = None
+) -> Tensor:
+    return full(
+        t.shape,
+        fill_value,
+        dtype=dtype if dtype is not None else t.dtype,
+        device=device if device is not None else t.device,
+    )
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)

@@ -1,0 +1,246 @@
+"""Elementwise ops. Gradients of broadcast inputs are reduced by the engine (autograd.sum_to)."""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd import Function
+
+
+class Add(Function):
+    uses_inputs = False
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):  # d(a+b) = da + db
+        return g, g
+
+
+class Sub(Function):
+    uses_inputs = False
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):  # d(a-b) = da - db
+        return g, -g
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g):  # d(ab) = b da + a db
+        a, b = self.parents
+        return g * b if a.requires_grad else None, g * a if b.requires_grad else None
+
+
+class Div(Function):
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, g):  # d(a/b) = da/b - a db/b^2
+        a, b = self.parents
+        ga = g / b if a.requires_grad else None
+        gb = -g * a / (b * b) if b.requires_grad else None
+        return ga, gb
+
+
+class Neg(Function):
+    uses_inputs = False
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):  # d(-x) = -dx
+        return -g
+
+
+class PowScalar(Function):
+    def forward(self, x, exponent):
+        self.exponent = exponent
+        return x**exponent
+
+    def backward(self, g):  # d(x^n) = n x^(n-1) dx, and 0 for n == 0 (as torch)
+        (x,) = self.parents
+        n = self.exponent
+        if n == 0:
+            return g * 0
+        if n == 1:
+            return g
+        return g * n * x ** (n - 1)
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        return a**b
+
+    def backward(
+        self, g
+    ):  # d(a^b) = b a^(b-1) da + a^b ln(a) db; db-term is 0 where a == 0, b >= 0
+        a, b = self.parents
+        ga = g * b * a ** (b - 1) if a.requires_grad else None
+        gb = None
+        if b.requires_grad:
+            zero_base = ((a == 0) & (b >= 0)).detach()
+            gb = (g * a**b * a.log()).masked(~zero_base.data)
+        return ga, gb
+
+
+class Exp(Function):
+    uses_inputs = False
+    saves_output = True
+
+    def forward(self, x):
+        self.out = self.xp.exp(x)
+        return self.out
+
+    def backward(self, g):  # d exp(x) = exp(x) dx
+        return g * self.saved(self.out, lambda x: x.exp())
+
+
+class Log(Function):
+    def forward(self, x):
+        return self.xp.log(x)
+
+    def backward(self, g):  # d ln(x) = dx / x
+        return g / self.parents[0]
+
+
+class Sqrt(Function):
+    uses_inputs = False
+    saves_output = True
+
+    def forward(self, x):
+        self.out = self.xp.sqrt(x)
+        return self.out
+
+    def backward(self, g):  # d sqrt(x) = dx / (2 sqrt(x))
+        return g / (2 * self.saved(self.out, lambda x: x.sqrt()))
+
+
+class Abs(Function):
+    def forward(self, x):
+        return self.xp.abs(x)
+
+    def backward(self, g):  # d|x| = sign(x) dx, with sign(0) = 0
+        return g * self.const(self.xp.sign(self.parents[0].data))
+
+
+class Tanh(Function):
+    uses_inputs = False
+    saves_output = True
+
+    def forward(self, x):
+        self.out = self.xp.tanh(x)
+        return self.out
+
+    def backward(self, g):  # d tanh(x) = (1 - tanh(x)^2) dx
+        t = self.saved(self.out, lambda x: x.tanh())
+        return g * (1 - t * t)
+
+
+class Sigmoid(Function):
+    uses_inputs = False
+    saves_output = True
+
+    def forward(self, x):
+        xp = self.xp
+        e = xp.exp(-xp.abs(x))  # never overflows, unlike exp(-x) for large negative x
+        self.out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        return self.out
+
+    def backward(self, g):  # d s(x) = s(x) (1 - s(x)) dx
+        s = self.saved(self.out, lambda x: x.sigmoid())
+        return g * s * (1 - s)
+
+
+class Relu(Function):
+    def forward(self, x):
+        self.mask = x > 0
+        return self.xp.where(self.mask, x, 0.0)
+
+    def backward(self, g):  # d relu(x) = [x > 0] dx, with relu'(0) = 0
+        return g.masked(self.mask)
+
+
+class LeakyRelu(Function):
+    def forward(self, x, slope):
+        self.slope = slope
+        return self.xp.where(x > 0, x, x * slope)
+
+    def backward(self, g):  # d = 1 for x > 0, slope otherwise
+        x = self.parents[0].data
+        xp = self.xp
+        return g * self.const(xp.where(x > 0, xp.ones_like(x), xp.full_like(x, self.slope)))
+
+
+class Erf(Function):
+    def forward(self, x):
+        return self.device.erf(x)
+
+    def backward(self, g):  # d erf(x) = 2/sqrt(pi) exp(-x^2) dx
+        x = self.parents[0]
+        return g * (2 / math.sqrt(math.pi)) * (-(x * x)).exp()
+
+
+class Maximum(Function):
+    def forward(self, a, b):
+        return self.xp.maximum(a, b)
+
+    def backward(self, g):  # the larger input gets the gradient; ties split it evenly
+        a, b = (p.data for p in self.parents)
+        share = self.const(_tie_share(self.xp, a > b, a == b, a.dtype))
+        return g * share, g * (1 - share)
+
+
+class Minimum(Function):
+    def forward(self, a, b):
+        return self.xp.minimum(a, b)
+
+    def backward(self, g):  # the smaller input gets the gradient; ties split it evenly
+        a, b = (p.data for p in self.parents)
+        share = self.const(_tie_share(self.xp, a < b, a == b, a.dtype))
+        return g * share, g * (1 - share)
+
+
+def _tie_share(xp, wins, ties, dtype):
+    return xp.astype(wins, dtype) + xp.astype(ties, dtype) * 0.5
+
+
+class Clamp(Function):
+    def forward(self, x, low, high):
+        xp = self.xp
+        inside = xp.ones_like(x, dtype=xp.bool)
+        if low is not None:
+            inside = inside & (x >= low)
+        if high is not None:
+            inside = inside & (x <= high)
+        self.inside = inside
+        return xp.clip(x, low, high)
+
+    def backward(self, g):  # gradient passes where low <= x <= high (bounds included, as torch)
+        return g.masked(self.inside)
+
+
+class Where(Function):
+    uses_inputs = False
+
+    def forward(self, cond, a, b):
+        return self.xp.where(cond, a, b)
+
+    def backward(self, g):  # each branch gets the gradient where it was chosen
+        cond = self.parents[0].data
+        return None, g.masked(cond), g.masked(~cond)
+
+
+class Masked(Function):
+    uses_inputs = False
+
+    def forward(self, x, mask):
+        self.mask = mask
+        return self.xp.where(mask, x, 0.0)
+
+    def backward(self, g):  # d(x * [mask]) = [mask] dx; the mask is a constant
+        return g.masked(self.mask)

@@ -1,0 +1,95 @@
+"""Shape ops. They move no gradient values, only reshape or route them."""
+
+from __future__ import annotations
+
+from ..autograd import Function
+
+
+class Reshape(Function):
+    uses_inputs = False
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return self.xp.reshape(x, shape)
+
+    def backward(self, g):  # reshape the gradient back
+        return g.reshape(self.in_shape)
+
+
+class Permute(Function):
+    uses_inputs = False
+
+    def forward(self, x, dims):
+        self.dims = dims
+        return self.xp.permute_dims(x, dims)
+
+    def backward(self, g):  # apply the inverse permutation
+        inverse = [0] * len(self.dims)
+        for i, d in enumerate(self.dims):
+            inverse[d] = i
+        return g.permute(*inverse)
+
+
+class Expand(Function):
+    uses_inputs = False
+
+    def forward(self, x, shape):
+        return self.xp.broadcast_to(x, shape)
+
+    def backward(self, g):  # the engine sums the gradient over the broadcast dimensions
+        return g
+
+
+class Cast(Function):
+    uses_inputs = False
+
+    def forward(self, x, dtype):
+        self.in_dtype = x.dtype
+        return self.xp.astype(x, dtype)
+
+    def backward(self, g):  # a cast back to the input's dtype
+        return Cast.apply(g, dtype=self.in_dtype)
+
+
+class Concat(Function):
+    uses_inputs = False
+
+    def forward(self, *arrays, axis):
+        self.axis = axis
+        self.sizes = [a.shape[axis] for a in arrays]
+        return self.xp.concat(arrays, axis=axis)
+
+    def backward(self, g):  # each input gets its own slice of the gradient
+        grads, start = [], 0
+        lead = (slice(None),) * (self.axis % g.ndim)
+        for size in self.sizes:
+            grads.append(g[lead + (slice(start, start + size),)])
+            start += size
+        return tuple(grads)
+
+
+class Pad(Function):
+    uses_inputs = False
+
+    def forward(self, x, widths, value):
+        xp = self.xp
+        shape = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, widths))
+        self.inner = tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape, widths))
+        out = xp.full(shape, value, dtype=x.dtype, **self.device.creation_kw)
+        out[self.inner] = x
+        return out
+
+    def backward(self, g):  # the gradient of the unpadded region
+        return g[self.inner]
+
+
+class ToDevice(Function):
+    uses_inputs = False
+
+    def forward(self, x, target):
+        self.source = self.device
+        self.device = target
+        return target.from_numpy(self.source.to_numpy(x))
+
+    def backward(self, g):  # the gradient goes back to where the input lives
+        return g.to(self.source)

@@ -1,0 +1,48 @@
+"""Reductions over `dim` (int, tuple or None) with `keepdim`."""
+
+from __future__ import annotations
+
+from ..autograd import Function
+
+
+def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The shape of a reduction's result with keepdim=True."""
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+class Sum(Function):
+    uses_inputs = False
+
+    def forward(self, x, axes, keepdim):
+        self.in_shape, self.axes = x.shape, axes
+        return self.xp.sum(x, axis=axes, keepdims=keepdim)
+
+    def backward(self, g):  # every input element gets the upstream gradient of its sum
+        return g.reshape(kept_shape(self.in_shape, self.axes)).expand(self.in_shape)
+
+
+class Amax(Function):
+    """max over `axes`; tied maxima share the gradient evenly (so it still sums to upstream)."""
+
+    def forward(self, x, axes, keepdim, smallest=False):
+        xp = self.xp
+        self.axes = axes
+        reduce = xp.min if smallest else xp.max
+        kept = reduce(x, axis=axes, keepdims=True)
+        self.kept = kept
+        return kept if keepdim else xp.reshape(kept, _drop(kept.shape, axes))
+
+    def backward(self, g):  # d max = [x is a maximum] / (number of maxima) * upstream
+        xp = self.xp
+        x = self.parents[0].data
+        hit = xp.astype(x == self.kept, x.dtype)
+        share = hit / xp.sum(hit, axis=self.axes, keepdims=True)
+        return g.reshape(self.kept.shape) * self.const(share)
+
+
+def _drop(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
+    if axes is None:
+        return ()
+    return tuple(n for i, n in enumerate(shape) if i not in axes)

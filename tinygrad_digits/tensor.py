@@ -1,0 +1,1093 @@
+"""Tensor: an array on a device, its gradient, and the Function node that made it."""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import dtypes
+from .autograd import Function, is_grad_enabled, run_backward
+from .backend.device import Device
+from .backend.registry import DeviceLike, device_of_array, get_device
+from .errors import GradientError, ShapeError
+from .functions import elementwise as E
+from .functions import indexing as I
+from .functions import matmul as M
+from .functions import movement as V
+from .functions import reduce as R
+from .functions import softmax as S
+
+Dim = int | Sequence[int] | None
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+class Tensor:
+    """A multi-dimensional array that records the ops made on it, for reverse-mode autodiff.
+
+    Names and semantics follow torch.Tensor: `dim=`/`keepdim=`, `.backward()`, `.grad`,
+    `.requires_grad`, `.detach()`, `.to(device)`.
+    """
+
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "_ctx",
+        "device",
+        "_version",
+        "name",
+        "__weakref__",
+    )
+    __array_ufunc__ = None  # NumPy defers `ndarray * tensor` to Tensor.__rmul__
+
+    def __init__(
+        self,
+        data: Any,
+        dtype: Any = None,
+        device: DeviceLike = None,
+        requires_grad: bool = False,
+    ) -> None:
+        dtype = dtypes.to_dtype(dtype)
+        if isinstance(data, Tensor):
+            src, array = data.device, data.data
+        elif isinstance(data, np.ndarray | np.generic):
+            src, array = get_device("cpu"), np.asarray(data)
+        elif type(data).__module__.startswith(("cupy", "array_api_strict")):
+            src = device_of_array(data)
+            array = data
+        else:
+            src, array = get_device("cpu"), _from_python(data)
+        target = (
+            get_device(device)
+            if device is not None
+            else (src if isinstance(data, Tensor) or src.name != "cpu" else get_device(None))
+        )
+        if target is not src:
+            array = target.from_numpy(src.to_numpy(array))
+        if dtype is not None and target.numpy_dtype(array) != dtype:
+            array = target.xp.astype(array, target.dtype(dtype))
+        self.data = array
+        self.device: Device = target
+        self.grad: Tensor | None = None
+        self._ctx: Function | None = None
+        self._version = [0]
+        self.name: str | None = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data: Any, device: Device, requires_grad: bool) -> Tensor:
+        """Fast constructor for op results: no checks, no conversion."""
+        t = object.__new__(Tensor)
+        t.data = data
+        t.device = device
+        t.requires_grad = requires_grad
+        t.grad = None
+        t._ctx = None
+        t._version = [0]
+        t.name = None
+        return t
+
+    # --- facts -------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.device.numpy_dtype(self.data)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        n = 1
+        for s in self.data.shape:
+            n *= s
+        return n
+
+    def size(self, dim: int | None = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self) -> Function | None:
+        return self._ctx
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return (self[i] for i in range(len(self)))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        body = np.array2string(
+            self.device.to_numpy(self.data), separator=", ", precision=4, prefix="tensor("
+        )
+        extra = ""
+        if self.device.name != "cpu":
+            extra += f", device='{self.device}'"
+        if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
+            extra += f", dtype={self.dtype.name}"
+        if self._ctx is not None:
+            extra += f", grad_fn=<{self._ctx.name}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    # --- conversion ----------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (shares memory on the CPU, as torch does)."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "can't call numpy() on a tensor that requires grad: use tensor.detach().numpy()"
+            )
+        if self.device.name != "cpu":
+            raise TypeError(
+                f"can't convert a '{self.device}' tensor to NumPy directly: copy it to the host "
+                "first with tensor.cpu().numpy()"
+            )
+        return np.asarray(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.numpy()
+        return out.astype(dtype) if dtype is not None else out
+
+    def item(self) -> builtins.float | builtins.int | builtins.bool:
+        if self.numel() != 1:
+            raise ValueError(
+                f"item() needs a tensor with one element, this one has shape {self.shape}"
+            )
+        return self.device.to_numpy(self.data).reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self.device.to_numpy(self.data).tolist()
+
+    def __float__(self) -> builtins.float:
+        return builtins.float(self.item())
+
+    def __int__(self) -> builtins.int:
+        return builtins.int(self.item())
+
+    def __index__(self) -> builtins.int:
+        if self.dtype.kind not in "iu":
+            raise TypeError("only integer tensors can be used as an index")
+        return builtins.int(self.item())
+
+    def __bool__(self) -> builtins.bool:
+        if self.numel() != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self.numel()} elements is ambiguous: "
+                "use .any() or .all()"
+            )
+        return builtins.bool(self.item())
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """to(device), to(dtype), to(device, dtype) or to(other_tensor); differentiable."""
+        device, dtype = _parse_to(args, kwargs)
+        out = self
+        if device is not None and device is not self.device:
+            out = V.ToDevice.apply(out, target=device)
+        if dtype is not None and dtype != out.dtype:
+            out = out._cast(dtype)
+        return out
+
+    def _cast(self, dtype: np.dtype) -> Tensor:
+        if self.requires_grad and dtype.kind != "f":
+            return Tensor._make(
+                self.device.xp.astype(self.data, self.device.dtype(dtype)), self.device, False
+            )
+        return V.Cast.apply(self, dtype=self.device.dtype(dtype))
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, index: int = 0) -> Tensor:
+        return self.to(f"cuda:{index}")
+
+    def float(self) -> Tensor:
+        return self.to(dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtypes.float64)
+
+    def half(self) -> Tensor:
+        return self.to(dtypes.float16)
+
+    def long(self) -> Tensor:
+        return self.to(dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.to(dtypes.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(dtypes.bool_)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    # --- autograd ------------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.dtype.kind != "f":
+            raise GradientError(
+                f"only floating-point tensors can require gradients, this one is {self.dtype}: "
+                "convert it first with .float()"
+            )
+        if not requires_grad and self._ctx is not None:
+            raise GradientError(
+                "requires_grad_(False) only works on leaf tensors: use .detach() to cut a "
+                "tensor out of the graph"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    def detach(self) -> Tensor:
+        """The same values, cut from the graph (shares memory and version counter)."""
+        out = Tensor._make(self.data, self.device, False)
+        out._version = self._version
+        return out
+
+    def detach_(self) -> Tensor:
+        self._ctx = None
+        self.requires_grad = False
+        return self
+
+    def clone(self) -> Tensor:
+        """A copy with its own memory; gradients flow through it."""
+        return E.Add.apply(self, self._zero_like_scalar())
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep .grad on this non-leaf tensor after backward (leaves always keep theirs)."""
+        if not self.requires_grad:
+            raise GradientError("can't retain_grad on a tensor that does not require grad")
+        if self._ctx is not None:
+            import weakref
+
+            self._ctx.retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> builtins.bool:
+        return self._ctx is not None and self._ctx.retained is not None
+
+    def backward(
+        self,
+        gradient: Tensor | None = None,
+        retain_graph: builtins.bool | None = None,
+        create_graph: builtins.bool = False,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's .grad that requires grad."""
+        if not self.requires_grad:
+            raise GradientError(
+                "element 0 of tensors does not require grad and does not have a grad_fn: "
+                "nothing connects this tensor to a parameter. Was it computed under no_grad(), "
+                "from .detach()ed or .numpy() values, or from tensors made without "
+                "requires_grad=True? (Integer tensors can't require grad.)"
+            )
+        if gradient is None:
+            if self.numel() != 1:
+                raise GradientError(
+                    f"backward() without a gradient needs a scalar, but this tensor has shape "
+                    f"{self.shape}: reduce it first (loss.mean() or loss.sum()), or pass "
+                    "gradient= with the same shape"
+                )
+            gradient = Tensor._make(self.device.xp.ones_like(self.data), self.device, False)
+        else:
+            gradient = _as_gradient(gradient, self)
+        if retain_graph is None:
+            retain_graph = create_graph
+        run_backward([self], [gradient], retain_graph, create_graph)
+
+    # --- operators ---------------------------------------------------------------------
+    def _other(self, other: Any) -> tuple[Tensor, Tensor]:
+        """Make `other` a tensor and give both operands one dtype (torch's promotion)."""
+        if isinstance(other, Tensor):
+            if other.data.dtype == self.data.dtype:
+                return self, other
+            return _promote(self, other)
+        if isinstance(other, builtins.bool | builtins.int | builtins.float):
+            dt = self.dtype
+            if isinstance(other, builtins.float) and dt.kind != "f":
+                me = self.to(dtypes.DEFAULT_FLOAT)
+                return me, me._scalar(other)
+            if (
+                isinstance(other, builtins.int)
+                and dt.kind == "b"
+                and not isinstance(other, builtins.bool)
+            ):
+                me = self.to(dtypes.int64)
+                return me, me._scalar(other)
+            return self, self._scalar(other)
+        raise TypeError(
+            f"unsupported operand type {type(other).__name__} for a Tensor: use a Python number "
+            "or a Tensor (make one with tinygrad_digits.tensor(...) on the same device)"
+        )
+
+    def _scalar(self, value: Any) -> Tensor:
+        return Tensor._make(self.device.asarray(value, self.dtype), self.device, False)
+
+    def _zero_like_scalar(self) -> Tensor:
+        return self._scalar(0)
+
+    def __add__(self, other: Any) -> Tensor:
+        a, b = self._other(other)
+        return E.Add.apply(a, b)
+
+    def __radd__(self, other: Any) -> Tensor:
+        a, b = self._other(other)
+        return E.Add.apply(b, a)
+
+    def __sub__(self, other: Any) -> Tensor:
+        a, b = self._other(other)
+        return E.Sub.apply(a, b)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        a, b = self._other(other)
+        return E.Sub.apply(b, a)
+
+    def __mul__(self, other: Any) -> Tensor:
+        a, b = self._other(other)
+        return E.Mul.apply(a, b)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        a, b = self._other(other)
+        return E.Mul.apply(b, a)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        if self.dtype.kind != "f" and not (isinstance(other, Tensor) and other.dtype.kind == "f"):
+            return self.float() / other
+        a, b = self._other(other)
+        return E.Div.apply(a, b)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        if self.dtype.kind != "f":
+            return other / self.float()
+        a, b = self._other(other)
+        return E.Div.apply(b, a)
+
+    def __neg__(self) -> Tensor:
+        return E.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        if isinstance(exponent, builtins.int | builtins.float) and not isinstance(
+            exponent, builtins.bool
+        ):
+            if isinstance(exponent, builtins.float) and self.dtype.kind != "f":
+                return self.float() ** exponent
+            return E.PowScalar.apply(self, exponent=exponent)
+        a, b = self._other(exponent)
+        return E.Pow.apply(a, b)
+
+    def __rpow__(self, base: Any) -> Tensor:
+        a, b = self._other(base)
+        return E.Pow.apply(b, a)
+
+    def __matmul__(self, other: Tensor) -> Tensor:
+        return self.matmul(other)
+
+    def __rmatmul__(self, other: Tensor) -> Tensor:
+        return other.matmul(self)
+
+    def _compare(self, other: Any, op: str) -> Tensor:
+        a, b = self._other(other)
+        return Tensor._make(getattr(a.data, op)(b.data), self.device, False)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, "__eq__")
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, "__ne__")
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, "__lt__")
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, "__le__")
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, "__gt__")
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, "__ge__")
+
+    def __invert__(self) -> Tensor:
+        if self.dtype.kind != "b":
+            raise TypeError("~ needs a bool tensor")
+        return Tensor._make(~self.data, self.device, False)
+
+    def __and__(self, other: Tensor) -> Tensor:
+        return self._compare(other, "__and__")
+
+    def __or__(self, other: Tensor) -> Tensor:
+        return self._compare(other, "__or__")
+
+    def __xor__(self, other: Tensor) -> Tensor:
+        return self._compare(other, "__xor__")
+
+    def eq(self, other: Any) -> Tensor:
+        return self == other
+
+    def equal(self, other: Tensor) -> builtins.bool:
+        return self.shape == other.shape and builtins.bool((self == other).all())
+
+    # --- elementwise -------------------------------------------------------------------
+    def add(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self - (other * alpha if alpha != 1 else other)
+
+    def mul(self, other: Any) -> Tensor:
+        return self * other
+
+    def div(self, other: Any) -> Tensor:
+        return self / other
+
+    def pow(self, exponent: Any) -> Tensor:
+        return self**exponent
+
+    def neg(self) -> Tensor:
+        return -self
+
+    def square(self) -> Tensor:
+        return E.PowScalar.apply(self, exponent=2)
+
+    def exp(self) -> Tensor:
+        return E.Exp.apply(self._floating())
+
+    def log(self) -> Tensor:
+        return E.Log.apply(self._floating())
+
+    def sqrt(self) -> Tensor:
+        return E.Sqrt.apply(self._floating())
+
+    def rsqrt(self) -> Tensor:
+        return 1 / self.sqrt()
+
+    def abs(self) -> Tensor:
+        return E.Abs.apply(self)
+
+    def tanh(self) -> Tensor:
+        return E.Tanh.apply(self._floating())
+
+    def sigmoid(self) -> Tensor:
+        return E.Sigmoid.apply(self._floating())
+
+    def relu(self) -> Tensor:
+        return E.Relu.apply(self)
+
+    def leaky_relu(self, negative_slope: builtins.float = 0.01) -> Tensor:
+        return E.LeakyRelu.apply(self, slope=negative_slope)
+
+    def erf(self) -> Tensor:
+        return E.Erf.apply(self._floating())
+
+    def gelu(self, approximate: str = "none") -> Tensor:
+        """x * Phi(x), with the exact erf (default) or torch's tanh approximation."""
+        if approximate == "tanh":
+            inner = 0.7978845608028654 * (self + 0.044715 * self**3)
+            return 0.5 * self * (1 + inner.tanh())
+        if approximate != "none":
+            raise ValueError(f"gelu approximate must be 'none' or 'tanh', not {approximate!r}")
+        return 0.5 * self * (1 + (self * 0.7071067811865476).erf())
+
+    def softplus(self, beta: builtins.float = 1.0) -> Tensor:
+        """log(1 + exp(beta x)) / beta, computed without overflow for large |x|."""
+        z = self * beta if beta != 1 else self
+        out = z.relu() + (-z.abs()).exp().log1p()
+        return out / beta if beta != 1 else out
+
+    def log1p(self) -> Tensor:
+        return (1 + self).log()
+
+    def sign(self) -> Tensor:
+        return Tensor._make(self.device.xp.sign(self.data), self.device, False)
+
+    def maximum(self, other: Any) -> Tensor:
+        a, b = self._other(other)
+        return E.Maximum.apply(a, b)
+
+    def minimum(self, other: Any) -> Tensor:
+        a, b = self._other(other)
+        return E.Minimum.apply(a, b)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        if min is None and max is None:
+            raise ValueError("clamp needs min, max or both")
+        return E.Clamp.apply(self, low=min, high=max)
+
+    clip = clamp
+
+    def masked(self, mask: Any) -> Tensor:
+        """self where the raw bool array `mask` holds, else 0 (the mask is a constant)."""
+        return E.Masked.apply(self, mask=mask)
+
+    def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
+        return where(mask, self._scalar(value), self)
+
+    def where(self, condition: Tensor, other: Any) -> Tensor:
+        return where(condition, self, other)
+
+    def _floating(self) -> Tensor:
+        return self if self.dtype.kind == "f" else self.float()
+
+    # --- reductions --------------------------------------------------------------------
+    def sum(self, dim: Dim = None, keepdim: builtins.bool = False, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtypes.to_dtype(dtype))
+        if x.dtype.kind == "b":
+            x = x.long()
+        return R.Sum.apply(x, axes=_axes(dim, self.ndim), keepdim=keepdim)
+
+    def mean(self, dim: Dim = None, keepdim: builtins.bool = False) -> Tensor:
+        x = self._floating()
+        axes = _axes(dim, self.ndim)
+        return x.sum(dim=axes, keepdim=keepdim) / _count(self.shape, axes)
+
+    def amax(self, dim: Dim = None, keepdim: builtins.bool = False) -> Tensor:
+        """Largest values over dim; tied maxima share the gradient evenly."""
+        return R.Amax.apply(self, axes=_axes(dim, self.ndim), keepdim=keepdim)
+
+    def amin(self, dim: Dim = None, keepdim: builtins.bool = False) -> Tensor:
+        """Smallest values over dim; tied minima share the gradient evenly."""
+        return R.Amax.apply(self, axes=_axes(dim, self.ndim), keepdim=keepdim, smallest=True)
+
+    def max(self, dim: builtins.int | None = None, keepdim: builtins.bool = False) -> Any:
+        """max() -> the largest value; max(dim) -> (values, indices), as torch."""
+        if dim is None:
+            return self.amax()
+        return MaxResult(self.amax(dim, keepdim), self.argmax(dim, keepdim))
+
+    def min(self, dim: builtins.int | None = None, keepdim: builtins.bool = False) -> Any:
+        """min() -> the smallest value; min(dim) -> (values, indices), as torch."""
+        if dim is None:
+            return self.amin()
+        return MaxResult(self.amin(dim, keepdim), self.argmin(dim, keepdim))
+
+    def argmax(self, dim: builtins.int | None = None, keepdim: builtins.bool = False) -> Tensor:
+        return self._arg("argmax", dim, keepdim)
+
+    def argmin(self, dim: builtins.int | None = None, keepdim: builtins.bool = False) -> Tensor:
+        return self._arg("argmin", dim, keepdim)
+
+    def _arg(self, which: str, dim: builtins.int | None, keepdim: builtins.bool) -> Tensor:
+        xp = self.device.xp
+        x = xp.reshape(self.data, (-1,)) if dim is None else self.data
+        axis = None if dim is None else _axes(dim, self.ndim)[0]
+        out = getattr(xp, which)(x, axis=axis, keepdims=keepdim and dim is not None)
+        out = xp.astype(xp.asarray(out), self.device.dtype(dtypes.int64))
+        return Tensor._make(out, self.device, False)
+
+    def var(
+        self,
+        dim: Dim = None,
+        unbiased: builtins.bool | None = None,
+        keepdim: builtins.bool = False,
+        *,
+        correction: builtins.int | None = None,
+    ) -> Tensor:
+        """Variance with Bessel's correction by default (correction=1), as torch."""
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        axes = _axes(dim, self.ndim)
+        centred = self - self.mean(dim=axes, keepdim=True)
+        n = _count(self.shape, axes)
+        return (centred * centred).sum(dim=axes, keepdim=keepdim) / builtins.max(n - correction, 0)
+
+    def std(
+        self,
+        dim: Dim = None,
+        unbiased: builtins.bool | None = None,
+        keepdim: builtins.bool = False,
+        *,
+        correction: builtins.int | None = None,
+    ) -> Tensor:
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def logsumexp(self, dim: Dim, keepdim: builtins.bool = False) -> Tensor:
+        """log(sum(exp(x))) without overflow: shifted by the (constant) maximum."""
+        axes = _axes(dim, self.ndim)
+        xp = self.device.xp
+        top = xp.max(self.data, axis=axes, keepdims=True)
+        top = xp.where(xp.isfinite(top), top, xp.zeros_like(top))
+        shift = Tensor._make(top, self.device, False)
+        out = (self - shift).exp().sum(dim=axes, keepdim=True).log() + shift
+        return out if keepdim else out.squeeze(axes if axes is not None else None)
+
+    def all(self) -> Tensor:
+        return Tensor._make(self.device.xp.all(self.data), self.device, False)
+
+    def any(self) -> Tensor:
+        return Tensor._make(self.device.xp.any(self.data), self.device, False)
+
+    def softmax(self, dim: builtins.int) -> Tensor:
+        return S.Softmax.apply(self._floating(), axis=_axes(dim, self.ndim)[0])
+
+    def log_softmax(self, dim: builtins.int) -> Tensor:
+        return S.LogSoftmax.apply(self._floating(), axis=_axes(dim, self.ndim)[0])
+
+    # --- linear algebra ----------------------------------------------------------------
+    def matmul(self, other: Tensor) -> Tensor:
+        """Matrix product with torch's rules for 1-D operands and broadcast batch dims."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"matmul needs two tensors, got {type(other).__name__}")
+        if self.dtype != other.dtype:
+            raise TypeError(
+                f"matmul: dtypes differ ({self.dtype} @ {other.dtype}); convert one, e.g. "
+                "x.float() for float32 (data from NumPy is often float64)"
+            )
+        a_shape, b_shape = self.shape, other.shape
+        if not a_shape or not b_shape:
+            raise ShapeError("matmul: both arguments need at least one dimension, got a scalar")
+        k_a = a_shape[-1]
+        k_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
+        if k_a != k_b:
+            raise ShapeError(
+                f"matmul: shapes {a_shape} and {b_shape} can't be multiplied: the last "
+                f"dimension of the first ({k_a}) must equal the "
+                f"{'first' if len(b_shape) == 1 else 'second-to-last'} dimension of the "
+                f"second ({k_b})"
+            )
+        a = self.unsqueeze(0) if self.ndim == 1 else self
+        b = other.unsqueeze(-1) if other.ndim == 1 else other
+        out = M.MatMul.apply(a, b)
+        if other.ndim == 1:
+            out = out.squeeze(-1)
+        if self.ndim == 1:
+            out = out.squeeze(-2 if other.ndim > 1 else -1)
+        return out
+
+    def dot(self, other: Tensor) -> Tensor:
+        return (self * other).sum()
+
+    # --- shape ---------------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Tensor:
+        target = _resolve_shape(_shape_args(shape), self.numel(), self.shape)
+        if target == self.shape:
+            return self
+        out = V.Reshape.apply(self, shape=target)
+        out._version = self._version
+        return out
+
+    view = reshape
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim: builtins.int = 0, end_dim: builtins.int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = start_dim % self.ndim, end_dim % self.ndim
+        return self.reshape(self.shape[:s] + (-1,) + self.shape[e + 1 :])
+
+    def unflatten(self, dim: builtins.int, sizes: Sequence[builtins.int]) -> Tensor:
+        d = dim % self.ndim
+        return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1 :])
+
+    def squeeze(self, dim: Dim = None) -> Tensor:
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        axes = _axes(dim, self.ndim) or ()
+        return self.reshape(
+            tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
+        )
+
+    def unsqueeze(self, dim: builtins.int) -> Tensor:
+        d = dim if dim >= 0 else dim + self.ndim + 1
+        if not 0 <= d <= self.ndim:
+            raise IndexError(
+                f"unsqueeze: dim {dim} is out of range for a tensor with {self.ndim} dims"
+            )
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def permute(self, *dims: Any) -> Tensor:
+        order = tuple(d % self.ndim for d in _shape_args(dims))
+        if sorted(order) != list(range(self.ndim)):
+            raise ShapeError(f"permute: {dims} is not a permutation of {self.ndim} dims")
+        out = V.Permute.apply(self, dims=order)
+        out._version = self._version
+        return out
+
+    def transpose(self, dim0: builtins.int, dim1: builtins.int) -> Tensor:
+        order = list(range(self.ndim))
+        order[dim0], order[dim1] = order[dim1], order[dim0]
+        return self.permute(*order)
+
+    def t(self) -> Tensor:
+        if self.ndim > 2:
+            raise ShapeError("t() expects a tensor with at most 2 dims; use .mT or .transpose")
+        return self if self.ndim < 2 else self.transpose(0, 1)
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> Tensor:
+        return self.transpose(-2, -1)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        sizes = _shape_args(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise ShapeError(f"expand: can't expand shape {self.shape} to {sizes}")
+        target = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(sizes))
+        for i, n in enumerate(self.shape):
+            if n != 1 and n != target[lead + i]:
+                raise ShapeError(
+                    f"expand: dimension {i} of shape {self.shape} has size {n}, "
+                    f"which can't be expanded to {target[lead + i]} (only size-1 dims can)"
+                )
+        if target == self.shape:
+            return self
+        out = V.Expand.apply(self, shape=target)
+        out._version = self._version
+        return out
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(other.shape)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        sizes = _shape_args(sizes)
+        x = self.reshape((1,) * (len(sizes) - self.ndim) + self.shape)
+        expanded = x.reshape(tuple(v for n in x.shape for v in (1, n))).expand(
+            tuple(v for r, n in zip(sizes, x.shape) for v in (r, n))
+        )
+        return expanded.reshape(tuple(r * n for r, n in zip(sizes, x.shape)))
+
+    def split(self, split_size: Any, dim: builtins.int = 0) -> tuple[Tensor, ...]:
+        n = self.shape[dim]
+        sizes = (
+            [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])
+            if isinstance(split_size, builtins.int)
+            else list(split_size)
+        )
+        lead = (slice(None),) * (dim % self.ndim)
+        out, start = [], 0
+        for s in sizes:
+            out.append(self[lead + (slice(start, start + s),)])
+            start += s
+        return tuple(out)
+
+    def chunk(self, chunks: builtins.int, dim: builtins.int = 0) -> tuple[Tensor, ...]:
+        n = self.shape[dim]
+        return self.split(-(-n // chunks), dim)
+
+    # --- indexing ------------------------------------------------------------------------
+    def __getitem__(self, key: Any) -> Tensor:
+        raw, advanced = self._index_key(key)
+        out = I.GetItem.apply(self, key=raw, advanced=advanced)
+        if not advanced:
+            out._version = self._version
+        return out
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raw, advanced = self._index_key(key)
+        if isinstance(value, Tensor):
+            if value.device is not self.device:
+                _, value = self._other(value)  # raises the device error below
+            value = value.data
+        self._check_inplace("__setitem__")
+        if advanced:
+            self.data = self.device.setitem(self.data, raw, value)
+        else:
+            self.data[raw] = value
+        self._version[0] += 1
+
+    def _index_key(self, key: Any) -> tuple[Any, builtins.bool]:
+        parts = key if isinstance(key, tuple) else (key,)
+        out, advanced = [], False
+        for k in parts:
+            if isinstance(k, Tensor):
+                if k.device is not self.device:
+                    from .autograd import _device_mismatch
+
+                    _device_mismatch("index", [self, k])
+                out.append(k.data)
+                advanced = True
+            elif isinstance(k, list | np.ndarray):
+                arr = np.asarray(k)
+                if arr.dtype.kind not in "iub":
+                    raise IndexError(
+                        f"tensors can only be indexed with integers or booleans, got {arr.dtype}"
+                    )
+                out.append(
+                    self.device.from_numpy(arr.astype(np.int64) if arr.dtype.kind != "b" else arr)
+                )
+                advanced = True
+            else:
+                out.append(k)
+        return (tuple(out) if isinstance(key, tuple) else out[0]), advanced
+
+    # --- in place ------------------------------------------------------------------------
+    def _check_inplace(self, op: str) -> None:
+        if not is_grad_enabled():
+            return
+        if self._ctx is None and self.requires_grad:
+            raise GradientError(
+                f"{op}: a leaf tensor that requires grad can't be changed in place while "
+                "gradients are recorded: wrap the update in `with tinygrad_digits.no_grad():`"
+            )
+        if self._ctx is not None:
+            raise GradientError(
+                f"{op}: in-place changes to a tensor that is part of a graph are not "
+                "supported: use the out-of-place op (x = x + y instead of x += y)"
+            )
+
+    def _assign(self, op: str, value: Any) -> Tensor:
+        """Write `value` into this tensor's memory (views see it) and bump its version."""
+        self._check_inplace(op)
+        xp = self.device.xp
+        if value.dtype != self.data.dtype:
+            value = xp.astype(value, self.data.dtype)
+        try:
+            self.data[...] = value
+        except (ValueError, TypeError):  # read-only memory (a broadcast view) or a NumPy scalar
+            self.data = xp.asarray(xp.broadcast_to(value, self.data.shape), copy=True)
+        self._version[0] += 1
+        return self
+
+    def _operand(self, other: Any) -> Any:
+        return other.data if isinstance(other, Tensor) else other
+
+    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+        o = self._operand(other)
+        return self._assign("add_", self.data + (o * alpha if alpha != 1 else o))
+
+    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        o = self._operand(other)
+        return self._assign("sub_", self.data - (o * alpha if alpha != 1 else o))
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._assign("mul_", self.data * self._operand(other))
+
+    def div_(self, other: Any) -> Tensor:
+        return self._assign("div_", self.data / self._operand(other))
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return self._assign("clamp_", self.device.xp.clip(self.data, min, max))
+
+    def zero_(self) -> Tensor:
+        return self._assign("zero_", self.device.xp.zeros_like(self.data))
+
+    def fill_(self, value: Any) -> Tensor:
+        return self._assign("fill_", self.device.xp.full_like(self.data, value))
+
+    def copy_(self, src: Tensor) -> Tensor:
+        data = (
+            src.data
+            if src.device is self.device
+            else self.device.from_numpy(src.device.to_numpy(src.data))
+        )
+        return self._assign("copy_", data)
+
+    def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0) -> Tensor:
+        return self._assign(
+            "uniform_", self.device.random("uniform", self.shape, self.dtype, low=a, high=b)
+        )
+
+    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0) -> Tensor:
+        return self._assign(
+            "normal_", self.device.random("normal", self.shape, self.dtype, mean=mean, std=std)
+        )
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self.div_(other)
+
+
+# --- module-level ops ---------------------------------------------------------------------
+def where(condition: Tensor, input: Any, other: Any) -> Tensor:  # noqa: A002
+    """input where condition holds, else other (gradients flow to the chosen branch)."""
+    if isinstance(input, Tensor):
+        a, b = input._other(other)
+    elif isinstance(other, Tensor):
+        b, a = other._other(input)
+    else:
+        raise TypeError("where needs at least one of input/other to be a Tensor")
+    if condition.dtype.kind != "b":
+        raise TypeError(f"where: condition must be a bool tensor, got {condition.dtype}")
+    return E.Where.apply(condition, a, b)
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dimension."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat needs at least one tensor")
+    first = tensors[0]
+    axis = _axes(dim, first.ndim)[0]
+    for i, t in enumerate(tensors[1:], 1):
+        if t.ndim != first.ndim or any(
+            a != b for j, (a, b) in enumerate(zip(t.shape, first.shape)) if j != axis
+        ):
+            raise ShapeError(
+                f"cat: tensor {i} has shape {t.shape}, which does not match tensor 0's "
+                f"{first.shape} outside dim {dim}"
+            )
+    tensors = [first] + [first._other(t)[1] for t in tensors[1:]]
+    return V.Concat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along a new dimension."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack needs at least one tensor")
+    for i, t in enumerate(tensors[1:], 1):
+        if t.shape != tensors[0].shape:
+            raise ShapeError(
+                f"stack: tensor {i} has shape {t.shape} but tensor 0 has {tensors[0].shape}"
+            )
+    return cat([t.unsqueeze(dim) for t in tensors], dim)
+
+
+def pad(x: Tensor, pad: Sequence[int], value: float = 0.0) -> Tensor:
+    """Constant padding; `pad` lists (before, after) pairs from the last dim backwards, as torch."""
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ShapeError(f"pad: {pad} must hold (before, after) pairs for at most {x.ndim} dims")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if any(lo < 0 or hi < 0 for lo, hi in widths):
+        raise ValueError("pad: negative padding is not supported")
+    return V.Pad.apply(x, widths=tuple(widths), value=value)
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _from_python(data: Any) -> np.ndarray:
+    array = np.asarray(data)
+    if array.dtype == np.float64 and not isinstance(data, np.ndarray | np.generic):
+        return array.astype(np.float32)
+    if array.dtype.kind in "iu" and array.dtype != np.int64:
+        return array.astype(np.int64)
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"can't make a tensor from {type(data).__name__} of {array.dtype}")
+    return array
+
+
+def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    ka, kb = a.dtype.kind, b.dtype.kind
+    if ka == "f" and kb != "f":
+        return a, b.to(a.dtype)
+    if kb == "f" and ka != "f":
+        return a.to(b.dtype), b
+    common = np.promote_types(a.dtype, b.dtype)
+    return a.to(common), b.to(common)
+
+
+def _axes(dim: Dim, ndim: int) -> tuple[int, ...] | None:
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if ndim == 0:
+        if any(d not in (0, -1) for d in dims):
+            raise IndexError(f"dim {dim} is out of range for a 0-d tensor")
+        return None
+    out = []
+    for d in dims:
+        if not -ndim <= d < ndim:
+            raise IndexError(
+                f"dim {d} is out of range for a tensor with {ndim} dims (use {-ndim}..{ndim - 1})"
+            )
+        out.append(d % ndim)
+    return tuple(sorted(set(out)))
+
+
+def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
+    n = 1
+    for i, s in enumerate(shape):
+        if axes is None or i in axes:
+            n *= s
+    return n
+
+
+def _shape_args(args: tuple) -> tuple[int, ...]:
+    if len(args) == 1 and isinstance(args[0], tuple | list):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def _resolve_shape(shape: tuple[int, ...], numel: int, old: tuple[int, ...]) -> tuple[int, ...]:
+    if shape.count(-1) > 1:
+        raise ShapeError(f"reshape: only one dimension can be -1, got {shape}")
+    if -1 in shape:
+        known = 1
+        for n in shape:
+            if n != -1:
+                known *= n
+        if known == 0 or numel % known:
+            raise ShapeError(f"reshape: can't reshape {old} ({numel} elements) into {shape}")
+        shape = tuple(numel // known if n == -1 else n for n in shape)
+    total = 1
+    for n in shape:
+        total *= n
+    if total != numel:
+        raise ShapeError(
+            f"reshape: shape {shape} holds {total} elements but the tensor {old} has {numel}"
+        )
+    return shape
+
+
+def _parse_to(args: tuple, kwargs: dict) -> tuple[Device | None, np.dtype | None]:
+    device = kwargs.get("device")
+    dtype = kwargs.get("dtype")
+    for a in args:
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif (
+            isinstance(a, Device)
+            or isinstance(a, str)
+            and a.split(":")[0] in ("cpu", "cuda", "strict")
+        ):
+            device = a
+        else:
+            dtype = a
+    return (get_device(device) if device is not None else None), dtypes.to_dtype(dtype)
+
+
+def _as_gradient(gradient: Any, like: Tensor) -> Tensor:
+    if not isinstance(gradient, Tensor):
+        gradient = Tensor(gradient, dtype=like.dtype, device=like.device)
+    if gradient.shape != like.shape:
+        raise ShapeError(
+            f"backward: gradient has shape {gradient.shape} but the tensor has {like.shape}"
+        )
+    if gradient.device is not like.device:
+        from .autograd import _device_mismatch
+
+        _device_mismatch("backward", [like, gradient])
+    return gradient
