@@ -32,6 +32,10 @@ class CPUDevice(Device):
     def owns(self, array: Any) -> bool:
         return isinstance(array, np.ndarray | np.generic)
 
+    def getitem(self, array: np.ndarray, key: Any) -> np.ndarray:
+        out = array[key]
+        return out if isinstance(out, np.ndarray) else np.asarray(out)
+
     def index_add(self, shape: tuple[int, ...], key: Any, values: Any) -> np.ndarray:
         out = np.zeros(shape, dtype=values.dtype)
         np.add.at(out, key, values)

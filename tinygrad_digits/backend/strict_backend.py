@@ -39,7 +39,7 @@ class StrictDevice(Device):
         return self.xp.asarray(array, device=self._dev)
 
     def from_numpy(self, array: np.ndarray) -> Any:
-        return self._wrap(np.ascontiguousarray(array))
+        return self._wrap(np.asarray(array))
 
     def to_numpy(self, array: Any) -> np.ndarray:
         return np.asarray(array.to_device(self.xp.Device("CPU_DEVICE")))

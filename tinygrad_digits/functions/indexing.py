@@ -10,7 +10,7 @@ class GetItem(Function):
 
     def forward(self, x, key, advanced):
         self.in_shape, self.key, self.advanced = x.shape, key, advanced
-        return self.device.getitem(x, key) if advanced else x[key]
+        return self.device.getitem(x, key)
 
     def backward(self, g):  # scatter the gradient back to where it was read from
         return IndexAdd.apply(g, shape=self.in_shape, key=self.key, advanced=self.advanced)
@@ -26,8 +26,7 @@ class IndexAdd(Function):
         if advanced:
             return self.device.index_add(shape, key, values)
         out = self.xp.zeros(shape, dtype=values.dtype, **self.device.creation_kw)
-        out[key] = values
-        return out
+        return self.device.setitem(out, key, values)
 
     def backward(self, g):  # the adjoint of scatter-add is gather
         return GetItem.apply(g, key=self.key, advanced=self.advanced)
