@@ -133,7 +133,12 @@ def test_download_without_root_goes_to_cache(server, isolated_env, monkeypatch):
     checksums = {p.name: {"md5": hashlib.md5(p.read_bytes()).hexdigest()} for p in served.iterdir()}
     source = {"mirrors": [base], "checksums": checksums}
     monkeypatch.setitem(datasets_module.SOURCES, "fashion-mnist", source)
-    monkeypatch.setattr(datasets_module, "_REPO_ROOT", isolated_env / "no-repo")
+    search = datasets_module.mnist_search_dirs  # keep only the (empty) temp cache folders
+    monkeypatch.setattr(
+        datasets_module,
+        "mnist_search_dirs",
+        lambda kind, root=None: [d for d in search(kind, root) if isolated_env in d.parents],
+    )
     images, _ = load_mnist_arrays(kind="fashion-mnist", download=True, progress=False)
     assert images.shape == (4, 28, 28)
     assert (isolated_env / "cache" / "fashion-mnist" / "train-images-idx3-ubyte.gz").is_file()

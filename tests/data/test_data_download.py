@@ -106,9 +106,13 @@ def test_progress_output(server, tmp_path, capsys, monkeypatch):
     assert out == "" and src.name in err and "100%" in err
 
 
-def test_checksum_is_required(tmp_path):
+def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="sha256"):
         download("x.gz", ["http://127.0.0.1:9"], cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="no mirrors"):
+        download("x.gz", [], "0" * 64, cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="plain file name"):
+        download("../x.gz", ["http://127.0.0.1:9"], "0" * 64, cache_dir=tmp_path)
 
 
 def test_default_cache_dir_env(monkeypatch, tmp_path):

@@ -94,6 +94,14 @@ def test_numpy_arrays_are_accepted():
     np.testing.assert_allclose(out, preprocess_digit_image(_draw_seven()), atol=1e-6)
     rgb = np.repeat(grey[..., None], 3, axis=2).astype(np.float64) / 255
     np.testing.assert_allclose(preprocess_digit_image(rgb), out, atol=1e-6)
+    np.testing.assert_allclose(preprocess_digit_image(grey.astype(np.int64)), out, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["I", "F", "P", "LA", "1"])
+def test_other_pillow_modes(mode):
+    out = preprocess_digit_image(_draw_seven().convert(mode))
+    _check_mnist_like(out)
+    assert np.abs(out - preprocess_digit_image(_draw_seven())).mean() < 0.02
 
 
 def test_8x8_mode_is_like_sklearn_digits(tmp_path):

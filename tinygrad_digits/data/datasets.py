@@ -84,8 +84,10 @@ def mnist_search_dirs(kind: str = "mnist", root: str | os.PathLike | None = None
     dirs = []
     for base in bases:  # the folder itself, a per-dataset subfolder, torchvision's layout
         dirs += [base, base / kind, base / _TORCHVISION_FOLDER[kind] / "raw"]
-    if root is None:  # shared copies: next to this source checkout, and Debian's package
-        dirs += [_REPO_ROOT.parent / "shared" / "data" / kind, Path("/usr/share/datasets") / kind]
+    if root is None:  # shared copies: beside this checkout or the working folder, and Debian's
+        shared = [_REPO_ROOT.parent, Path.cwd().parent]
+        dirs += [base / "shared" / "data" / kind for base in shared]
+        dirs.append(Path("/usr/share/datasets") / kind)
     return list(dict.fromkeys(dirs))
 
 

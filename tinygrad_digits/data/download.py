@@ -58,7 +58,7 @@ class _Progress:
             from tqdm import tqdm
         except ImportError:
             return
-        self.bar = tqdm(total=total, unit="B", unit_scale=True, desc=name, leave=False)
+        self.bar = tqdm(total=total, unit="B", unit_scale=True, desc=name)
 
     def update(self, n: int) -> None:
         self.done += n
@@ -169,6 +169,8 @@ def download(
         raise ValueError(f"download(): filename must be a plain file name, got {filename!r}")
     if isinstance(mirrors, str):
         mirrors = [mirrors]
+    if not mirrors:
+        raise ValueError(f"download(): no mirrors given for {filename}")
     wanted = _checksums(sha256, md5)
     folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     folder.mkdir(parents=True, exist_ok=True)

@@ -43,8 +43,12 @@ def _grey_from_array(array: np.ndarray) -> np.ndarray:
     """Greyscale in [0, 1] from a (H, W), (H, W, 3) or (H, W, 4) array; alpha over white."""
     if array.dtype == bool:
         array = array.astype(np.float64)
-    elif array.dtype.kind in "ui":
+    elif array.dtype in (np.uint8, np.uint16):
         array = array.astype(np.float64) / np.iinfo(array.dtype).max
+    elif array.dtype.kind in "ui":  # wider ints (Pillow's "I", np.array of ints): judge by range
+        array = array.astype(np.float64)
+        peak = array.max(initial=0.0)
+        array = array / (255.0 if peak <= 255 else 65535.0 if peak <= 65535 else peak)
     else:
         array = array.astype(np.float64)
         if array.max(initial=0.0) > 1.0:  # floats on another scale (0–255, 0–16): use their own
@@ -67,15 +71,16 @@ def _grey_from_pil(image) -> np.ndarray:
     """Greyscale in [0, 1] from a Pillow image of any mode, upright per its EXIF orientation."""
     Image, ImageOps = _pil()
     image = ImageOps.exif_transpose(image)
-    if max(image.size) > _MAX_SIDE:
-        image = image.reduce(math.ceil(max(image.size) / _MAX_SIDE))
-    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):  # 16/32-bit: keep the depth
         return _grey_from_array(np.asarray(image))
     if "A" in image.getbands() or "transparency" in image.info:
         image = image.convert("RGBA")
         paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(paper, image)
-    return np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+    image = image.convert("L")
+    if max(image.size) > _MAX_SIDE:
+        image = image.reduce(math.ceil(max(image.size) / _MAX_SIDE))
+    return np.asarray(image, dtype=np.float64) / 255.0
 
 
 def _load_grey(source) -> tuple[np.ndarray, str]:
