@@ -308,6 +308,8 @@ def run_backward(
 
 def _fresh(grad: Tensor, upstream: Tensor) -> Tensor:
     """A gradient that owns its memory, so in-place changes to one .grad never touch another."""
+    if grad.device is not upstream.device:
+        return grad
     if grad.data is upstream.data or grad.device.may_share_memory(grad.data, upstream.data):
         return _copy(grad)
     return grad

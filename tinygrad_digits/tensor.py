@@ -325,8 +325,8 @@ class Tensor:
     def _other(self, other: Any) -> tuple[Tensor, Tensor]:
         """Make `other` a tensor and give both operands one dtype (torch's promotion)."""
         if isinstance(other, Tensor):
-            if other.data.dtype == self.data.dtype:
-                return self, other
+            if other.device is not self.device or other.data.dtype == self.data.dtype:
+                return self, other  # a device mismatch is reported by the op itself
             return _promote(self, other)
         if isinstance(other, builtins.bool | builtins.int | builtins.float):
             dt = self.dtype
