@@ -119,16 +119,19 @@ def _border(grey: np.ndarray) -> np.ndarray:
 def _ink_high(grey: np.ndarray, invert: bool | None, name: str) -> np.ndarray:
     """Ink 1, background 0: invert a light background (judged by the border), then stretch."""
     background = float(np.median(_border(grey)))
+    hint = ""
     if invert is None:
         invert = background > (grey.min() + grey.max()) / 2
+    else:
+        hint = f" You passed invert={invert}: try invert=None to let the border decide."
     if invert:
         grey, background = 1.0 - grey, 1.0 - background
     peak = float(grey.max())
     if peak - background < _MIN_CONTRAST:
         raise BlankImageError(
-            f"{name}: found no ink (darkest and lightest parts differ by "
-            f"{abs(peak - background):.0%} of full scale, need {_MIN_CONTRAST:.0%}). Check that "
-            "the digit is in the picture and clearly darker or lighter than the paper."
+            f"{name}: found no ink (the strongest ink differs from the paper by "
+            f"{max(peak - background, 0):.0%} of full scale, need {_MIN_CONTRAST:.0%}). Check that "
+            f"the digit is in the picture and clearly darker or lighter than the paper.{hint}"
         )
     return np.clip((grey - background) / (peak - background), 0.0, 1.0)
 
