@@ -26,6 +26,8 @@ _mode = _GradMode()
 grad_observers: list[Any] = []
 # Hooks run on every new node and output (anomaly mode); empty in normal runs.
 forward_hooks: list[Any] = []
+# Set by tensor.py: the fast Tensor constructor (data, device, requires_grad) -> Tensor.
+_make_tensor: Any = None
 # Modules whose forward is running, innermost last (Module.__call__ pushes and pops); each new
 # node records the innermost as `scope`, so pictures can group ops by module.
 module_stack: list[Any] = []
@@ -88,36 +90,32 @@ class Function:
 
     @classmethod
     def apply(cls, *tensors: Tensor, **kwargs: Any) -> Tensor:
-        from .tensor import Tensor
-
+        """Run forward on the inputs' arrays; record a node when any input requires grad."""
         fn = cls()
-        device = tensors[0].device
-        for t in tensors[1:]:
-            if t.device is not device:
-                _device_mismatch(cls.__name__, tensors)
-        fn.device = device
-        data = fn.forward(*[t.data for t in tensors], **kwargs)
-        device = fn.device  # a move between devices changes it
-        if _mode.enabled and cls.differentiable:
+        first = tensors[0]
+        device = fn.device = first.device
+        if len(tensors) == 1:
+            data = fn.forward(first.data, **kwargs)
+            requires = first.requires_grad
+        else:
+            requires = False
             for t in tensors:
-                if t.requires_grad:
-                    break
-            else:
-                return Tensor._make(data, device, False)
+                if t.device is not device:
+                    _device_mismatch(cls.__name__, tensors)
+                requires = requires or t.requires_grad
+            data = fn.forward(*[t.data for t in tensors], **kwargs)
+        requires = requires and _mode.enabled and cls.differentiable
+        out = _make_tensor(data, fn.device, requires)  # fn.device changes on a device move
+        if requires:
             fn.parents = tensors
             if cls.uses_inputs:
                 fn.versions = [t._version[0] for t in tensors]
-            out = Tensor._make(data, device, True)
-            out._ctx = fn
-            fn.out_shape = out.shape
             if cls.saves_output:
                 fn.out_version = out._version
+            fn.out_shape = data.shape
             fn.retained = None
-            if forward_hooks:
-                for hook in forward_hooks:
-                    hook(fn, out)
-            return out
-        out = Tensor._make(data, device, False)
+            fn.scope = module_stack[-1] if module_stack else None
+            out._ctx = fn
         if forward_hooks:
             for hook in forward_hooks:
                 hook(fn, out)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes
+from . import autograd, dtypes
 from .autograd import Function, is_grad_enabled, run_backward
 from .backend.device import Device
 from .backend.registry import DeviceLike, device_of_array, get_device
@@ -80,23 +80,13 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _make(cls, data: Any, device: Device, requires_grad: bool) -> Tensor:
-        """Fast constructor for op results: no checks, no conversion."""
-        t = object.__new__(Tensor)
-        t.data = data
-        t.device = device
-        t.requires_grad = requires_grad
-        t.grad = None
-        t._ctx = None
-        t._version = [0]
-        t.name = None
-        return t
+    # Tensor._make(data, device, requires_grad): the fast constructor, set below the class.
+    _make: Any
 
     # --- facts -------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self.data.shape)
+        return self.data.shape
 
     @property
     def dtype(self) -> np.dtype:
@@ -927,6 +917,24 @@ class Tensor:
 
     def __itruediv__(self, other: Any) -> Tensor:
         return self.div_(other)
+
+
+def _make_tensor(data: Any, device: Device, requires_grad: bool) -> Tensor:
+    """Fast constructor for op results: no checks, no conversion."""
+    t = _new(Tensor)
+    t.data = data
+    t.device = device
+    t.requires_grad = requires_grad
+    t.grad = None
+    t._ctx = None
+    t._version = [0]
+    t.name = None
+    return t
+
+
+_new = object.__new__
+Tensor._make = staticmethod(_make_tensor)
+autograd._make_tensor = _make_tensor
 
 
 # --- module-level ops ---------------------------------------------------------------------

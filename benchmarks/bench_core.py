@@ -1,0 +1,213 @@
+"""Core overhead benchmarks: tiny-op forward+backward and one MLP training step.
+
+Each figure is a ratio against a hand-written NumPy version of the same computation, measured
+in the same run with alternating rounds (A B A B ...); the median of the paired ratios is printed,
+since these machines drift in speed. PyTorch CPU is measured too when it is installed.
+
+    python benchmarks/bench_core.py [--rounds 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+import tinygrad_digits as tg
+from tinygrad_digits.functions.softmax import CrossEntropy
+
+
+def per_call(fn: Callable[[], object], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+# --- (a) tiny op: (a*b + c).sum() forward and backward -------------------------------------
+def tiny_framework() -> Callable[[], object]:
+    a, b, c = (tg.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True) for _ in range(3))
+
+    def step() -> None:
+        a.grad = b.grad = c.grad = None
+        (a * b + c).sum().backward()
+
+    return step
+
+
+def tiny_numpy() -> Callable[[], object]:
+    a, b, c = (np.array([1.0, 2.0, 3.0, 4.0], np.float32) for _ in range(3))
+
+    def step() -> tuple:
+        out = (a * b + c).sum()
+        g = np.ones_like(a) * np.float32(1.0)
+        return out, g * b, g * a, g.copy()
+
+    return step
+
+
+def tiny_torch() -> Callable[[], object] | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    a, b, c = (torch.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True) for _ in range(3))
+
+    def step() -> None:
+        a.grad = b.grad = c.grad = None
+        (a * b + c).sum().backward()
+
+    return step
+
+
+# --- (b) MLP 784-256-128-10, batch 128, SGD step ---------------------------------------------
+SIZES = (784, 256, 128, 10)
+BATCH = 128
+LR = 0.01
+
+
+def init_weights(seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
+        bound = 1 / np.sqrt(fan_in)
+        out.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32))
+        out.append(np.zeros(fan_out, np.float32))
+    return out
+
+
+def batch(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.random((BATCH, SIZES[0]), dtype=np.float32), rng.integers(0, 10, BATCH)
+
+
+def mlp_numpy() -> Callable[[], object]:
+    params = init_weights()
+    x, y = batch()
+
+    def step() -> float:
+        w1, b1, w2, b2, w3, b3 = params
+        h1 = x @ w1 + b1
+        a1 = np.maximum(h1, 0)
+        h2 = a1 @ w2 + b2
+        a2 = np.maximum(h2, 0)
+        z = a2 @ w3 + b3
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        loss = -logp[np.arange(BATCH), y].mean()
+        dz = np.exp(logp)
+        dz[np.arange(BATCH), y] -= 1
+        dz /= BATCH
+        grads = [None] * 6
+        grads[4], grads[5] = a2.T @ dz, dz.sum(axis=0)
+        da2 = (dz @ w3.T) * (h2 > 0)
+        grads[2], grads[3] = a1.T @ da2, da2.sum(axis=0)
+        da1 = (da2 @ w2.T) * (h1 > 0)
+        grads[0], grads[1] = x.T @ da1, da1.sum(axis=0)
+        for p, g in zip(params, grads):
+            p -= LR * g
+        return float(loss)
+
+    return step
+
+
+def mlp_framework(device: str = "cpu") -> Callable[[], object]:
+    params = [tg.tensor(p, device=device, requires_grad=True) for p in init_weights()]
+    xv, yv = batch()
+    x, y = tg.tensor(xv, device=device), tg.tensor(yv, device=device)
+
+    def step() -> float:
+        w1, b1, w2, b2, w3, b3 = params
+        h = (x @ w1 + b1).relu()
+        h = (h @ w2 + b2).relu()
+        loss = CrossEntropy.apply(h @ w3 + b3, y, reduction="mean", smoothing=0.0)
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with tg.no_grad():
+            for p in params:
+                p.sub_(p.grad * LR)
+        return loss.item()
+
+    return step
+
+
+def mlp_torch() -> Callable[[], object] | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(2)
+    params = [torch.tensor(p, requires_grad=True) for p in init_weights()]
+    xv, yv = batch()
+    x, y = torch.tensor(xv), torch.tensor(yv)
+
+    def step() -> float:
+        w1, b1, w2, b2, w3, b3 = params
+        h = torch.relu(x @ w1 + b1)
+        h = torch.relu(h @ w2 + b2)
+        loss = torch.nn.functional.cross_entropy(h @ w3 + b3, y)
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= LR * p.grad
+        return loss.item()
+
+    return step
+
+
+def compare(
+    name: str, ours: Callable, reference: Callable, peer: Callable | None, calls: int, rounds: int
+) -> None:
+    for fn in (ours, reference) + ((peer,) if peer else ()):
+        per_call(fn, max(calls // 10, 1))  # warm up
+    ratios, peer_ratios, times = [], [], {"ours": [], "numpy": [], "torch": []}
+    for _ in range(rounds):
+        t_ours = per_call(ours, calls)
+        t_ref = per_call(reference, calls)
+        times["ours"].append(t_ours)
+        times["numpy"].append(t_ref)
+        ratios.append(t_ours / t_ref)
+        if peer:
+            t_peer = per_call(peer, calls)
+            times["torch"].append(t_peer)
+            peer_ratios.append(t_ours / t_peer)
+    med = {k: statistics.median(v) * 1e6 for k, v in times.items() if v}
+    line = (
+        f"{name}: tinygrad_digits {med['ours']:.1f} us, hand NumPy {med['numpy']:.1f} us, "
+        f"ratio {statistics.median(ratios):.3f}x (median of {rounds} paired rounds)"
+    )
+    if peer:
+        line += f"; PyTorch {med['torch']:.1f} us, ours/torch {statistics.median(peer_ratios):.3f}x"
+    print(line, flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    compare(
+        "tiny op (a*b+c).sum() fwd+bwd",
+        tiny_framework(),
+        tiny_numpy(),
+        tiny_torch(),
+        calls=3000,
+        rounds=args.rounds,
+    )
+    compare(
+        "MLP 784-256-128-10 step, batch 128",
+        mlp_framework(),
+        mlp_numpy(),
+        mlp_torch(),
+        calls=40,
+        rounds=args.rounds,
+    )
+
+
+if __name__ == "__main__":
+    main()
