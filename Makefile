@@ -1,0 +1,29 @@
+# The two set-up commands of the README; each installs what it needs, then runs.
+PYTHON ?= python3
+PIP = $(PYTHON) -m pip install --quiet --disable-pip-version-check
+
+.PHONY: train test install install-test graphviz lint bench
+
+train: install            ## install, then train a digit recogniser on the built-in digits
+	$(PYTHON) -m tinygrad_digits train
+
+test: install-test graphviz   ## install test dependencies, then run the whole suite
+	$(PYTHON) -m pytest -q
+
+install:
+	$(PIP) -e ".[all]"
+
+install-test:
+	$(PIP) -e ".[test]"
+
+graphviz:                 ## Graphviz's `dot` renders graph pictures; tests that need it skip without it
+	@command -v dot >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) || \
+	  echo "note: could not install Graphviz's dot (apt-get install graphviz); picture tests will skip"; }
+
+lint:
+	$(PIP) -e ".[dev]"
+	ruff check . && ruff format --check .
+
+bench: install
+	$(PYTHON) benchmarks/bench_core.py
