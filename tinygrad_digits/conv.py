@@ -1,7 +1,7 @@
 """Convolution, pooling and batch normalisation on NCHW tensors, with torch's names and rules.
 
-conv2d is Im2Col -> matmul -> reshape in Tensor ops, so gradients of any order come from the
-Im2Col/Col2Im pair and MatMul. Pools reuse the same windows. Errors name the op and the shapes.
+conv2d is im2col + one matmul in a fused node whose backward is Tensor ops (Col2Im, matmul),
+so gradients of any order work. Pools reuse the same windows. Errors name the op and shapes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 from .autograd import _device_mismatch, no_grad
 from .backend.conv_kernels import Window
 from .errors import ShapeError
-from .functions.conv import Im2Col
+from .functions.conv import Conv2d, Im2Col
 from .functions.pool import MaxPool2d
 from .tensor import Tensor
 
@@ -134,17 +134,9 @@ def conv2d(
         )
     pads = _conv_pads(padding, (kh, kw), stride_hw, dilation_hw)
     win = Window((kh, kw), stride_hw, dilation_hw, pads)
-    oh, ow = _fits(op, x, win, f"padding {padding!r}")
-
-    cols = Im2Col.apply(x, win=win)  # (N, C_in*kh*kw, OH*OW)
-    if groups == 1:
-        out = weight.reshape((c_out, -1)) @ cols  # (N, C_out, OH*OW)
-    else:
-        cols = cols.reshape((n, groups, -1, oh * ow))
-        out = weight.reshape((groups, c_out // groups, -1)) @ cols  # (N, G, C_out/G, P)
-    out = out.reshape((n, c_out, oh, ow))
-    if bias is not None:
-        out = out + bias.reshape((1, c_out, 1, 1))
+    _fits(op, x, win, f"padding {padding!r}")
+    args = (x, weight) if bias is None else (x, weight, bias)
+    out = Conv2d.apply(*args, win=win, groups=groups)
     return out.squeeze(0) if unbatched else out
 
 

@@ -34,3 +34,39 @@ class Col2Im(Function):
 
     def backward(self, g):  # each pixel fed every column entry that covers it: gather them
         return Im2Col.apply(g, win=self.win)
+
+
+class Conv2d(Function):
+    """Fused convolution: im2col, one (grouped) matmul and the bias in a single node.
+
+    Same maths as the Im2Col -> matmul composite; it saves the graph nodes and the extra
+    output-sized pass for the bias. Backward is still Tensor ops, so it differentiates again.
+    """
+
+    def forward(self, x, w, *bias, win, groups):
+        xp = self.xp
+        n, co, g = x.shape[0], w.shape[0], groups
+        self.win, self.hw, self.groups = win, x.shape[2:], groups
+        self.cols = K.im2col(self.device, x, win)  # (N, C_in*kh*kw, P)
+        cols = xp.reshape(self.cols, (n, g, -1, self.cols.shape[2]))
+        out = xp.matmul(xp.reshape(w, (g, co // g, -1)), cols)  # (N, G, C_out/G, P)
+        out = xp.reshape(out, (n, co, -1))
+        if bias:
+            out += bias[0][:, None]
+        return xp.reshape(out, (n, co, *win.out_size(*self.hw)))
+
+    def backward(self, g):  # out = W cols + b: dW = g cols^T, dcols = W^T g, db = sum g
+        x, w, *bias = self.parents
+        n, co, gr = g.shape[0], w.shape[0], self.groups
+        g4 = g.reshape((n, gr, co // gr, -1))
+        w3 = w.reshape((gr, co // gr, -1))
+        gx = gw = gb = None
+        if x.requires_grad:
+            gx = Col2Im.apply((w3.mT @ g4).reshape((n, -1, g4.shape[3])), win=self.win, hw=self.hw)
+        if w.requires_grad:
+            cols = self.saved(self.cols, lambda x, *_: Im2Col.apply(x, win=self.win))
+            cols = cols.reshape((n, gr, -1, g4.shape[3]))
+            gw = (g4 @ cols.mT).sum(0).reshape(w.shape)
+        if bias and bias[0].requires_grad:
+            gb = g.sum((0, 2, 3))
+        return gx, gw, gb
