@@ -1,0 +1,60 @@
+"""Neural-network building blocks with torch.nn's names: Module, Parameter, layers, losses.
+
+`nn.functional` (imported as F) has the stateless versions, `nn.init` the initialisers and
+`nn.utils` gradient clipping and functional_call.
+"""
+
+from . import functional, init, utils
+from .containers import ModuleDict, ModuleList, Sequential
+from .functional import LabelError
+from .layers import (
+    GELU,
+    MLP,
+    Dropout,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .module import IncompatibleKeys, Module, StateDictError
+from .parameter import Parameter
+
+__all__ = [
+    "GELU",
+    "MLP",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Flatten",
+    "Identity",
+    "IncompatibleKeys",
+    "L1Loss",
+    "LabelError",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "Module",
+    "ModuleDict",
+    "ModuleList",
+    "NLLLoss",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Softplus",
+    "StateDictError",
+    "Tanh",
+    "functional",
+    "init",
+    "utils",
+]
