@@ -4,6 +4,7 @@ NumPy on the CPU, CuPy on the GPU, array-api-strict for proving the GPU path; on
 (`TINYGRAD_DIGITS_DEVICE`, `set_default_device`) switches between them.
 """
 
+from .anomaly import AnomalyError, detect_anomaly
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     Device,
@@ -66,6 +67,8 @@ bool = bool_  # noqa: A001  (torch.bool)
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnomalyError",
+    "detect_anomaly",
     "Device",
     "DeviceMismatchError",
     "DeviceUnavailableError",

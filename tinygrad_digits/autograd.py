@@ -19,11 +19,14 @@ if TYPE_CHECKING:
 
 class _GradMode(threading.local):
     enabled = True
+    in_backward = False  # True while the engine runs backward rules
 
 
 _mode = _GradMode()
 # Callbacks (node, grad) told of every gradient that reaches a node; used by viz and the doctor.
 grad_observers: list[Any] = []
+# Callbacks (node, input_grads) told of what each backward returned (anomaly mode).
+backward_hooks: list[Any] = []
 # Hooks run on every new node and output (anomaly mode); empty in normal runs.
 forward_hooks: list[Any] = []
 # Set by tensor.py: the fast Tensor constructor (data, device, requires_grad) -> Tensor.
@@ -117,6 +120,8 @@ class Function:
             fn.scope = module_stack[-1] if module_stack else None
             out._ctx = fn
         if forward_hooks:
+            if not requires:
+                fn.parents = tensors  # hooks may look at the inputs; nothing records this node
             for hook in forward_hooks:
                 hook(fn, out)
         return out
@@ -268,6 +273,28 @@ def run_backward(
         root_nodes.append(root._ctx)
 
     order = _topo_order(root_nodes)
+    outer, _mode.in_backward = _mode.in_backward, True
+    try:
+        _propagate(order, pending, captured, retain_graph, create_graph)
+    finally:
+        _mode.in_backward = outer
+    if captured is None:
+        return None
+    return [captured[id(t._ctx) if t._ctx is not None else id(t)] for t in inputs]
+
+
+def in_backward() -> bool:
+    """Whether the engine is running backward rules now (their ops are not user code)."""
+    return _mode.in_backward
+
+
+def _propagate(
+    order: list[Function],
+    pending: dict[int, Tensor],
+    captured: dict[int, Tensor | None] | None,
+    retain_graph: bool,
+    create_graph: bool,
+) -> None:
     with set_grad_enabled(create_graph):
         for node in order:
             grad = pending.pop(id(node), None)
@@ -285,6 +312,8 @@ def run_backward(
             parent_grads = node.backward(grad)
             if not isinstance(parent_grads, tuple):
                 parent_grads = (parent_grads,)
+            for hook in backward_hooks:
+                hook(node, parent_grads)
             for i, (parent, pg) in enumerate(zip(node.parents, parent_grads)):
                 if pg is None or not parent.requires_grad:
                     continue
@@ -299,9 +328,6 @@ def run_backward(
             if not retain_graph:
                 node.parents = None
                 node.__dict__.clear()
-    if captured is None:
-        return None
-    return [captured[id(t._ctx) if t._ctx is not None else id(t)] for t in inputs]
 
 
 def _fresh(grad: Tensor, upstream: Tensor) -> Tensor:

@@ -1,0 +1,110 @@
+"""Anomaly mode: stop at the first op whose result or gradient holds NaN or inf.
+
+Inside `with detect_anomaly():` every op records where in user code it was created, checks its
+forward result, and backward checks each gradient as it reaches an op. The error names the op,
+its input shapes and the user's line, which is where a NaN is born (log(0), 0/0, overflow).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+from . import autograd
+from .errors import GradientError
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class AnomalyError(GradientError):
+    """A NaN or inf appeared in a forward result or a gradient under detect_anomaly()."""
+
+
+def _user_frame() -> traceback.FrameSummary | None:
+    """The innermost stack frame outside this package: the line that made the op."""
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
+            return frame
+    return None
+
+
+def _where(fn: autograd.Function) -> str:
+    frame = fn.__dict__.get("created_at")
+    if frame is None:
+        return "an unknown line"
+    return f'File "{frame.filename}", line {frame.lineno}, in {frame.name}: {frame.line}'
+
+
+def _shapes(fn: autograd.Function) -> str:
+    parents = getattr(fn, "parents", None) or ()
+    return ", ".join(str(tuple(p.shape)) for p in parents) or "no tensor inputs"
+
+
+def _bad(tensor: Any) -> str | None:
+    """'NaN', 'inf' or None for a float tensor's values (one reduction on its device)."""
+    xp = tensor.device.xp
+    data = tensor.data
+    if tensor.dtype.kind != "f":
+        return None
+    if bool(xp.any(xp.isnan(data))):
+        return "NaN"
+    if bool(xp.any(xp.isinf(data))):
+        return "inf"
+    return None
+
+
+def _on_forward(fn: autograd.Function, out: Any) -> None:
+    if autograd.in_backward():
+        return  # ops inside backward rules are checked through what the rule returns
+    fn.__dict__["created_at"] = _user_frame()
+    found = _bad(out)
+    if found is not None:
+        raise AnomalyError(
+            f"{fn.name} produced {found} in its forward result (inputs of shape {_shapes(fn)}), "
+            f"made at {_where(fn)}. Typical causes: log of 0 or of a negative number, 0/0, "
+            "exp overflow, sqrt of a negative number; clamp the input or use a stable form "
+            "(log_softmax, cross_entropy on logits, softplus)."
+        )
+
+
+def _on_gradient(fn: autograd.Function, grad: Any) -> None:
+    found = _bad(grad)
+    if found is not None:
+        raise AnomalyError(
+            f"the gradient reaching {fn.name} (output shape {fn.out_shape}, inputs of shape "
+            f"{_shapes(fn)}) holds {found}; the op was made at {_where(fn)}. Look for a "
+            "division by a value near 0 or a log/sqrt near 0 downstream of it, or a learning "
+            "rate large enough to blow the weights up."
+        )
+
+
+def _on_backward(fn: autograd.Function, grads: tuple) -> None:
+    for i, g in enumerate(grads):
+        found = None if g is None else _bad(g)
+        if found is not None:
+            raise AnomalyError(
+                f"{fn.name}'s backward returned {found} in the gradient for its input {i} "
+                f"(inputs of shape {_shapes(fn)}); the op was made at {_where(fn)}. Its "
+                "derivative is infinite there (sqrt or log at 0, division by ~0): keep the "
+                "input away from that point, e.g. with clamp or a small epsilon."
+            )
+
+
+@contextlib.contextmanager
+def detect_anomaly(check_nan: bool = True) -> Iterator[None]:
+    """Raise AnomalyError at the first NaN/inf, naming the op and the user code line (slow)."""
+    if not check_nan:
+        yield
+        return
+    autograd.forward_hooks.append(_on_forward)
+    autograd.grad_observers.append(_on_gradient)
+    autograd.backward_hooks.append(_on_backward)
+    try:
+        yield
+    finally:
+        autograd.forward_hooks.remove(_on_forward)
+        autograd.grad_observers.remove(_on_gradient)
+        autograd.backward_hooks.remove(_on_backward)
