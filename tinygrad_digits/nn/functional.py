@@ -150,9 +150,7 @@ def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
     _check_range(labels, num_classes, None, "one_hot")
     classes = xp.arange(num_classes, dtype=labels.data.dtype, **labels.device.creation_kw)
     hits = labels.data[..., None] == classes
-    return Tensor._make(
-        xp.astype(hits, labels.device.dtype(dtypes.int64)), labels.device, False
-    )
+    return Tensor._make(xp.astype(hits, labels.device.dtype(dtypes.int64)), labels.device, False)
 
 
 # --- label checks -----------------------------------------------------------------------------
@@ -173,8 +171,7 @@ def _check_labels(x: Tensor, target: Any, fn: str) -> tuple[Tensor, Tensor, bool
             f"{fn}: class labels must be an integer tensor, got {target.dtype} with shape "
             f"{target.shape}: convert them with labels.long()"
             + (
-                f" (or pass class probabilities as a float tensor of the input's shape "
-                f"{x.shape})"
+                f" (or pass class probabilities as a float tensor of the input's shape {x.shape})"
                 if fn == "cross_entropy"
                 else ""
             )

@@ -318,7 +318,10 @@ class Module:
 
     # --- state -----------------------------------------------------------------------------
     def state_dict(
-        self, destination: dict[str, Tensor] | None = None, prefix: str = "", keep_vars: bool = False
+        self,
+        destination: dict[str, Tensor] | None = None,
+        prefix: str = "",
+        keep_vars: bool = False,
     ) -> OrderedDict[str, Tensor]:
         """Every parameter and persistent buffer by dotted name.
 
@@ -368,7 +371,9 @@ class Module:
                     f"'{key}': shape {shape} in the checkpoint, {target.shape} in the model"
                 )
         if strict and missing:
-            problems.insert(0, "missing keys (in the model, not in the checkpoint): " + _ls(missing))
+            problems.insert(
+                0, "missing keys (in the model, not in the checkpoint): " + _ls(missing)
+            )
         if strict and unexpected:
             problems.insert(
                 0 if not missing else 1,

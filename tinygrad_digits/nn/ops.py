@@ -76,7 +76,9 @@ class BCEWithLogits(Function):
         scale = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
         return (1 - y) * x + scale * sp_neg
 
-    def backward(self, g):  # dx = (1-y) - l sigmoid(-x) ; dy = (pw-1) softplus(-x) - x ; dpw = y sp(-x)
+    def backward(
+        self, g
+    ):  # dx = (1-y) - l sigmoid(-x) ; dy = (pw-1) softplus(-x) - x ; dpw = y sp(-x)
         x, y = self.parents[0], self.parents[1]
         pw = self.parents[2] if len(self.parents) == 3 else None
         sig_neg = (-x).sigmoid()

@@ -1,0 +1,241 @@
+"""Optimizer base class: parameter groups, per-parameter state, zero_grad and state dicts.
+
+Subclasses update `p.data` in place with the device's array namespace (no graph, no host
+round trip), bump the parameter's version counter, and skip parameters whose grad is None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..autograd import enable_grad
+from ..tensor import Tensor
+
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
+
+
+class Optimizer:
+    """Holds `param_groups` (list of dicts: 'params' plus hyperparameters) and `state`
+    (per-parameter dict of raw arrays and counters).
+
+    State arrays follow their parameter: after `model.to(device)` or `model.double()`, the
+    next step moves/casts them, so an optimizer built before the move keeps working.
+    """
+
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
+        self.defaults = dict(defaults)
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        self._placed: dict[int, tuple[Any, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, Tensor):
+            raise TypeError(
+                f"{type(self).__name__}: params must be an iterable of tensors (e.g. "
+                "model.parameters()) or of dicts, not a single tensor: wrap it in a list"
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError(
+                f"{type(self).__name__} got an empty parameter list: pass model.parameters() "
+                "(did the model register its layers as attributes after super().__init__()?)"
+            )
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add parameters with their own hyperparameters (missing ones take the defaults)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"a param group must be a dict, got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group.get("params")
+        if params is None:
+            raise ValueError("a param group needs a 'params' entry")
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    f"{type(self).__name__}: parameter {i} of group {len(self.param_groups)} is a "
+                    f"{type(p).__name__}, not a Tensor"
+                )
+            if not p.is_leaf:
+                raise ValueError(
+                    f"{type(self).__name__} can't optimize a non-leaf tensor (parameter {i}, shape "
+                    f"{p.shape}): optimize the leaf it was computed from, or .detach() it and set "
+                    "requires_grad"
+                )
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params) or len({id(p) for p in params}) != len(params):
+            raise ValueError(
+                "some parameters appear in more than one parameter group (or twice in one): "
+                "each parameter must be listed once"
+            )
+        group["params"] = params
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        lr = group.get("lr")
+        if lr is None or lr < 0:
+            raise ValueError(f"{type(self).__name__}: invalid learning rate {lr!r} (must be >= 0)")
+        wd = group.get("weight_decay", 0.0)
+        if wd < 0:
+            raise ValueError(f"{type(self).__name__}: invalid weight_decay {wd} (must be >= 0)")
+
+    # --- per-parameter state ---------------------------------------------------------------------
+    def _state(self, p: Tensor) -> dict[str, Any]:
+        """p's state dict, with its arrays moved/cast to where p lives now."""
+        st = self.state.get(p)
+        if st is None:
+            st = self.state[p] = {}
+            self._placed[id(p)] = (p.device, p.data.dtype)
+            return st
+        placed = self._placed.get(id(p))
+        if placed is None or placed[0] is not p.device or placed[1] != p.data.dtype:
+            _place(st, p)
+            self._placed[id(p)] = (p.device, p.data.dtype)
+        return st
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of every parameter (None by default, as torch; else zeros)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad = Tensor._make(g.device.xp.zeros_like(g.data), g.device, False)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; returns closure() if one is given."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        self._step()
+        return loss
+
+    def _step(self) -> None:
+        raise NotImplementedError
+
+    # --- state dicts ---------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}, as torch.
+
+        Parameters are numbered in group order; state arrays are returned as tensors on the
+        parameters' device (sharing memory), ready for tinygrad_digits.save.
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            ids = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                ids.append(index[id(p)])
+            packed["params"] = ids
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                st = self.state.get(p)
+                if st:
+                    self._state(p)  # make sure the arrays sit with p
+                    state[index[id(p)]] = {
+                        k: (Tensor._make(v, p.device, False) if _is_array(v) else v)
+                        for k, v in st.items()
+                    }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore hyperparameters and state saved by state_dict() (possibly on another device);
+        arrays are placed on each parameter's current device and dtype."""
+        if not isinstance(state_dict, dict) or "param_groups" not in state_dict:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict expects the dict from "
+                "optimizer.state_dict(), with 'state' and 'param_groups'"
+            )
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"the saved optimizer state has {len(saved_groups)} parameter group(s) but this "
+                f"optimizer has {len(self.param_groups)}"
+            )
+        by_index: dict[int, Tensor] = {}
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"parameter group {i}: the saved state has {len(saved['params'])} parameters "
+                    f"but this optimizer has {len(group['params'])}: was it built for another "
+                    "model?"
+                )
+            for idx, p in zip(saved["params"], group["params"]):
+                by_index[int(idx)] = p
+        state: dict[Tensor, dict[str, Any]] = {}
+        for idx, saved_state in state_dict.get("state", {}).items():
+            p = by_index.get(int(idx))
+            if p is None:
+                raise ValueError(
+                    f"the saved optimizer state names parameter {idx}, which is not in it"
+                )
+            st = {}
+            for k, v in saved_state.items():
+                if isinstance(v, Tensor):
+                    if v.shape != p.shape and v.ndim:
+                        raise ValueError(
+                            f"saved optimizer state '{k}' for parameter {idx} has shape "
+                            f"{v.shape}, but the parameter has shape {p.shape}"
+                        )
+                    arr = (
+                        v.data
+                        if v.device is p.device
+                        else p.device.from_numpy(v.device.to_numpy(v.data))
+                    )
+                    if v.dtype.kind == "f" and arr.dtype != p.data.dtype:
+                        arr = p.device.xp.astype(arr, p.data.dtype)
+                    st[k] = p.device.xp.asarray(arr, copy=True)
+                else:
+                    st[k] = v
+            state[p] = st
+        for saved, group in zip(saved_groups, self.param_groups):
+            for k, v in saved.items():
+                if k != "params":
+                    group[k] = tuple(v) if isinstance(v, list) and k == "betas" else v
+        self.state = state
+        self._placed = {id(p): (p.device, p.data.dtype) for p in state}
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(group):
+                if k != "params":
+                    lines.append(f"    {k}: {group[k]}")
+        return "\n".join(lines) + "\n)"
+
+
+def _is_array(v: Any) -> bool:
+    return hasattr(v, "shape") and hasattr(v, "dtype") and not isinstance(v, int | float)
+
+
+def _place(st: dict[str, Any], p: Tensor) -> None:
+    """Move/cast the arrays in a state dict to p's device and dtype."""
+    from ..backend.registry import device_of_array
+
+    for k, v in st.items():
+        if not _is_array(v):
+            continue
+        src = device_of_array(v)
+        if src is not p.device:
+            v = p.device.from_numpy(src.to_numpy(v))
+        if p.device.numpy_dtype(v).kind == "f" and v.dtype != p.data.dtype:
+            v = p.device.xp.astype(v, p.data.dtype)
+        st[k] = v
+
+
+__all__ = ["Optimizer"]
