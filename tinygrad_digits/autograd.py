@@ -331,10 +331,12 @@ def _propagate(
 
 
 def _fresh(grad: Tensor, upstream: Tensor) -> Tensor:
-    """A gradient that owns its memory, so in-place changes to one .grad never touch another."""
-    if grad.device is not upstream.device:
-        return grad
-    if grad.data is upstream.data or grad.device.may_share_memory(grad.data, upstream.data):
+    """A gradient that owns its memory, so in-place changes to one .grad never touch another.
+
+    A rule's result is copied when it is the upstream gradient passed through (Add hands the
+    same array to both inputs) or a view of some other array (reshape, expand, transpose)."""
+    data = grad.data
+    if data is upstream.data or not grad.device.owns_memory(data):
         return _copy(grad)
     return grad
 

@@ -72,8 +72,5 @@ class CUDADevice(Device):
 
         return erf(array)
 
-    def may_share_memory(self, a: Any, b: Any) -> bool:
-        return self.xp.may_share_memory(a, b)
-
     def synchronize(self) -> None:
         self.xp.cuda.Device(self.index).synchronize()

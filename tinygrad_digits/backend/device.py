@@ -112,8 +112,9 @@ class Device:
     def erf(self, array: Any) -> Any:
         raise NotImplementedError
 
-    def may_share_memory(self, a: Any, b: Any) -> bool:
-        return a is b
+    def owns_memory(self, array: Any) -> bool:
+        """False for a view into another array's memory (so it must be copied before keeping)."""
+        return getattr(array, "base", None) is None
 
     def synchronize(self) -> None:
         """Wait for queued work (a no-op on the CPU)."""

@@ -44,6 +44,3 @@ class CPUDevice(Device):
     def erf(self, array: np.ndarray) -> np.ndarray:
         fn = self.__dict__.get("_erf") or self.__dict__.setdefault("_erf", _numpy_erf())
         return np.asarray(fn(array), dtype=array.dtype)
-
-    def may_share_memory(self, a: Any, b: Any) -> bool:
-        return np.may_share_memory(a, b)

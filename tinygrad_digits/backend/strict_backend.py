@@ -78,5 +78,5 @@ class StrictDevice(Device):
     def erf(self, array: Any) -> Any:
         return self._wrap(self._cpu.erf(array._array))
 
-    def may_share_memory(self, a: Any, b: Any) -> bool:
-        return np.may_share_memory(a._array, b._array)
+    def owns_memory(self, array: Any) -> bool:
+        return array._array.base is None

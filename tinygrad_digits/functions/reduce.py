@@ -20,7 +20,21 @@ class Sum(Function):
         return self.xp.sum(x, axis=axes, keepdims=keepdim)
 
     def backward(self, g):  # every input element gets the upstream gradient of its sum
-        return g.reshape(kept_shape(self.in_shape, self.axes)).expand(self.in_shape)
+        return BroadcastTo.apply(g, kept=kept_shape(self.in_shape, self.axes), shape=self.in_shape)
+
+
+class BroadcastTo(Function):
+    """A reduced gradient spread back over the reduced axes (the adjoint of Sum)."""
+
+    uses_inputs = False
+
+    def forward(self, g, kept, shape):
+        self.kept, self.in_shape = kept, g.shape
+        return self.xp.broadcast_to(self.xp.reshape(g, kept), shape)
+
+    def backward(self, g):  # the adjoint of broadcasting is summing
+        axes = tuple(i for i, (k, n) in enumerate(zip(self.kept, g.shape)) if k != n)
+        return g.sum(dim=axes, keepdim=True).reshape(self.in_shape)
 
 
 class Amax(Function):
