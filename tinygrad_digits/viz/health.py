@@ -1,0 +1,194 @@
+"""Gradient health: sort each recorded gradient into ok, zero, vanishing, exploding or
+non-finite, give each class its colour, and report the findings as data."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .graph import OP, Graph, Node, Summary
+
+OK, ZERO, VANISHING, EXPLODING, NONFINITE = "ok", "zero", "vanishing", "exploding", "nonfinite"
+DEAD_RELU = "dead_relu"
+# Default thresholds on a gradient's L2 norm; both can be passed to every function here.
+VANISHING_BELOW = 1e-6
+EXPLODING_ABOVE = 1e3
+
+# Edge / border colour of each status, and the fill a node gets when its status is bad.
+COLOR = {
+    OK: "#2f9e44",
+    ZERO: "#868e96",
+    VANISHING: "#1971c2",
+    EXPLODING: "#e8590c",
+    NONFINITE: "#e03131",
+}
+FILL = {ZERO: "#dee2e6", VANISHING: "#d0ebff", EXPLODING: "#ffd8a8", NONFINITE: "#ffc9c9"}
+EDGE_STYLE = {ZERO: "dotted", VANISHING: "dashed", EXPLODING: "bold", NONFINITE: "bold"}
+DESCRIPTION = {
+    OK: "gradient ok",
+    ZERO: "gradient exactly 0 (dead)",
+    VANISHING: "vanishing gradient",
+    EXPLODING: "exploding gradient",
+    NONFINITE: "NaN / inf gradient",
+}
+# Worst first: a collapsed module shows the worst status inside it.
+SEVERITY = {NONFINITE: 4, EXPLODING: 3, ZERO: 2, VANISHING: 1, OK: 0}
+# Greens for healthy gradients, light (small norm) to dark (large norm).
+_GREENS = ["#8ce99a", "#69db7c", "#51cf66", "#40c057", "#37b24d", "#2f9e44", "#2b8a3e"]
+
+
+def classify(
+    s: Summary | None, vanishing: float = VANISHING_BELOW, exploding: float = EXPLODING_ABOVE
+) -> str | None:
+    """The status of one gradient summary (None when no gradient was recorded)."""
+    if s is None:
+        return None
+    if not s.finite:
+        return NONFINITE
+    if s.norm == 0:
+        return ZERO
+    if s.norm < vanishing:
+        return VANISHING
+    if s.norm > exploding:
+        return EXPLODING
+    return OK
+
+
+def ok_color(norm: float, lo: float, hi: float) -> str:
+    """A green whose darkness grows with log10(norm) between the graph's smallest and largest
+    healthy norms."""
+    if not (hi > lo > 0) or norm <= 0:
+        return _GREENS[len(_GREENS) // 2]
+    t = (math.log10(norm) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+    return _GREENS[min(len(_GREENS) - 1, max(0, int(t * len(_GREENS))))]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: `kind` is nonfinite / exploding / vanishing / zero / dead_relu."""
+
+    kind: str
+    node: str  # node id in the graph ("n12")
+    label: str  # what it is: "fc1.weight", "Relu (fc3)"
+    scope: str | None
+    norm: float | None
+    message: str
+
+
+@dataclass
+class HealthReport:
+    """Findings (worst first) plus one row per tensor that has a gradient, in graph order."""
+
+    findings: list[Finding]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    vanishing: float = VANISHING_BELOW
+    exploding: float = EXPLODING_ABOVE
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def by_kind(self, kind: str) -> list[Finding]:
+        return [f for f in self.findings if f.kind == kind]
+
+    def __iter__(self):
+        return iter(self.findings)
+
+    def __len__(self) -> int:
+        return len(self.findings)
+
+    def __str__(self) -> str:
+        if not self.rows:
+            return "no gradients recorded: run backward inside viz.trace(), or use Graph.backward()"
+        head = f"{'tensor':<28} {'shape':<14} {'grad norm':>10} {'mean':>10}  status"
+        lines = [head, "-" * len(head)]
+        for r in self.rows:
+            lines.append(
+                f"{r['label'][:28]:<28} {str(r['shape'])[:14]:<14} {_g(r['norm']):>10} "
+                f"{_g(r['mean']):>10}  {r['status']}"
+            )
+        lines.append("")
+        if self.ok:
+            lines.append("gradients look healthy")
+        for f in self.findings:
+            lines.append(f"[{f.kind}] {f.message}")
+        return "\n".join(lines)
+
+
+def _g(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3g}"
+
+
+def describe(node: Node) -> str:
+    """A short name for a node in messages: "fc1.weight", or "Relu in fc3"."""
+    if node.kind != OP:
+        return node.label or f"{node.kind} {node.id}"
+    return f"{node.label} in {node.scope or 'the model'}" if node.scope else node.label
+
+
+def health_report(
+    *args: Any,
+    vanishing: float = VANISHING_BELOW,
+    exploding: float = EXPLODING_ABOVE,
+    dead_fraction: float = 0.99,
+    **kw: Any,
+) -> HealthReport:
+    """Find NaN/inf, exploding, vanishing and all-zero gradients, and ReLUs that are dead
+    (at least `dead_fraction` of outputs 0). Takes a Graph, or what `draw` takes
+    (`health_report(model, x, target=y)` runs forward and backward first)."""
+    from .draw import as_graph
+
+    graph: Graph = as_graph(*args, **kw)
+    graph.refresh_leaf_grads()
+    findings: list[Finding] = []
+    rows: list[dict[str, Any]] = []
+    for node in graph.nodes:
+        if node.kind == OP and node.label == "Relu" and node.value is not None:
+            if node.value.zero_frac >= dead_fraction:
+                findings.append(
+                    Finding(
+                        DEAD_RELU,
+                        node.id,
+                        describe(node),
+                        node.scope,
+                        node.grad.norm if node.grad else None,
+                        f"{describe(node)}: {node.value.zero_frac:.0%} of outputs are 0, so no "
+                        "gradient flows back through it (check the bias / init / learning rate)",
+                    )
+                )
+        s = node.grad
+        status = classify(s, vanishing, exploding)
+        if status is None:
+            continue
+        rows.append(
+            {
+                "id": node.id,
+                "label": describe(node),
+                "kind": node.kind,
+                "scope": node.scope,
+                "shape": node.shape,
+                "norm": s.norm,
+                "mean": s.mean,
+                "min": s.min,
+                "max": s.max,
+                "nan": s.nan,
+                "inf": s.inf,
+                "status": status,
+            }
+        )
+        if status == OK:
+            continue
+        what = describe(node)
+        if status == NONFINITE:
+            msg = f"{what}: gradient has {s.nan} NaN and {s.inf} inf values"
+        elif status == ZERO:
+            msg = f"{what}: gradient is exactly zero, nothing flows back here"
+        elif status == VANISHING:
+            msg = f"{what}: gradient norm {s.norm:.3g} is below {vanishing:g}"
+        else:
+            msg = f"{what}: gradient norm {s.norm:.3g} is above {exploding:g}"
+        findings.append(Finding(status, node.id, what, node.scope, s.norm, msg))
+    order = {**{k: -v for k, v in SEVERITY.items()}, DEAD_RELU: -2}
+    findings.sort(key=lambda f: (order[f.kind], int(f.node[1:])))
+    return HealthReport(findings, rows, vanishing, exploding)
