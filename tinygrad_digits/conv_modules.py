@@ -1,0 +1,310 @@
+"""Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d and BatchNorm2d: torch.nn's layers, same semantics.
+
+Thin Modules over the functional ops in `tinygrad_digits.conv`; they hold the parameters (with
+torch's default initialisation) and, for batch norm, the running statistics as buffers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from . import conv as C
+from . import dtypes
+from .autograd import no_grad
+from .backend.registry import DeviceLike, get_device
+from .errors import ShapeError
+from .nn import init
+from .nn.module import Module
+from .nn.parameter import Parameter
+from .tensor import Tensor
+
+__all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "MaxPool2d"]
+
+
+def _zeros(shape: tuple[int, ...], device: DeviceLike, dtype: Any) -> Tensor:
+    dev = get_device(device)
+    dt = dtypes.to_dtype(dtype) or dtypes.DEFAULT_FLOAT
+    return Tensor._make(dev.xp.zeros(shape, dtype=dev.dtype(dt), **dev.creation_kw), dev, False)
+
+
+def _pair(value: Any) -> Any:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def _name(module: Module) -> str:
+    return f"{type(module).__name__}({module.extra_repr()})"
+
+
+class Conv2d(Module):
+    """2-D convolution over (N, C_in, H, W) (or unbatched (C_in, H, W)) -> (N, C_out, OH, OW).
+
+    weight: (C_out, C_in / groups, kh, kw), bias: (C_out,). Default init as torch:
+    kaiming_uniform_(a=sqrt(5)) for the weight, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias,
+    with fan_in = C_in / groups * kh * kw.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] | str = 0,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: DeviceLike = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if in_channels < 1 or out_channels < 1 or groups < 1:
+            raise ValueError(
+                f"Conv2d: in_channels, out_channels and groups must be positive, got "
+                f"{in_channels}, {out_channels}, {groups}"
+            )
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must "
+                f"both be divisible by groups ({groups})"
+            )
+        if padding_mode != "zeros":
+            raise NotImplementedError(
+                f"Conv2d: padding_mode={padding_mode!r} is not supported; only 'zeros' is"
+            )
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = _pair(kernel_size)
+        self.stride = _pair(stride)
+        self.padding = padding if isinstance(padding, str) else _pair(padding)
+        self.dilation = _pair(dilation)
+        self.groups = int(groups)
+        self.padding_mode = padding_mode
+        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        self.weight = Parameter(_zeros(shape, device, dtype))
+        if bias:
+            self.bias = Parameter(_zeros((out_channels,), device, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+            bound = 1.0 / math.sqrt(fan_in)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if isinstance(x, Tensor) and x.ndim in (3, 4):
+            channels = x.shape[-3]
+            if channels != self.in_channels:
+                raise ShapeError(
+                    f"{_name(self)}: input of shape {x.shape} has {channels} channels, but the "
+                    f"layer expects in_channels={self.in_channels} (input (N, "
+                    f"{self.in_channels}, H, W))"
+                )
+        elif isinstance(x, Tensor):
+            raise ShapeError(
+                f"{_name(self)}: expected a 4-D input (N, {self.in_channels}, H, W) or a 3-D "
+                f"one ({self.in_channels}, H, W), got shape {x.shape}"
+                + (
+                    "; flattened images must be reshaped back, e.g. "
+                    f"x.reshape(-1, {self.in_channels}, H, W)"
+                    if x.ndim == 2
+                    else ""
+                )
+            )
+        try:
+            return C.conv2d(
+                x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+            )
+        except ShapeError as exc:
+            raise ShapeError(f"{_name(self)}: {exc}") from None
+
+    def extra_repr(self) -> str:
+        text = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
+        if self.padding not in ((0, 0), "valid"):
+            text += f", padding={self.padding!r}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class MaxPool2d(Module):
+    """The largest value of each window; stride defaults to kernel_size, padding is -inf.
+
+    Each window's gradient goes to one maximal element (the first in row-major window order
+    when several tie); overlapping windows accumulate.
+    """
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__()
+        if return_indices:
+            raise NotImplementedError("MaxPool2d: return_indices=True is not supported")
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        return C.max_pool2d(
+            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
+
+
+class AvgPool2d(Module):
+    """The mean of each window; zero padding counts in the divisor (count_include_pad=True)."""
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def forward(self, x: Tensor) -> Tensor:
+        return C.avg_pool2d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _BatchNorm(Module):
+    """Shared by BatchNorm1d/2d: affine weight (ones) and bias (zeros); running statistics
+    (running_mean zeros, running_var ones, num_batches_tracked 0) as buffers."""
+
+    _dims: tuple[int, ...] = ()
+    _shape_text = ""
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: DeviceLike = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if num_features < 1:
+            raise ValueError(
+                f"{type(self).__name__}: num_features must be >= 1, got {num_features}"
+            )
+        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(_zeros((num_features,), device, dtype))
+            self.bias = Parameter(_zeros((num_features,), device, dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", _zeros((num_features,), device, dtype))
+            self.register_buffer("running_var", _zeros((num_features,), device, dtype))
+            self.register_buffer("num_batches_tracked", _zeros((), device, dtypes.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1.0)
+                self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor) or x.ndim not in self._dims:
+            got = x.shape if isinstance(x, Tensor) else type(x).__name__
+            raise ShapeError(
+                f"{_name(self)}: expected input of shape {self._shape_text}, got {got}"
+            )
+        if x.shape[1] != self.num_features:
+            raise ShapeError(
+                f"{_name(self)}: input of shape {x.shape} has {x.shape[1]} channels in dim 1, "
+                f"but the layer expects num_features={self.num_features}"
+            )
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            with no_grad():
+                self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # cumulative moving average
+                factor = 1.0 / int(self.num_batches_tracked.item())
+        use_batch = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        return C.batch_norm(
+            x,
+            self.running_mean if track else None,
+            self.running_var if track else None,
+            self.weight,
+            self.bias,
+            use_batch,
+            factor,
+            self.eps,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) over the batch (and length) per channel."""
+
+    _dims = (2, 3)
+    _shape_text = "(N, C) or (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) over batch and pixels, per channel."""
+
+    _dims = (4,)
+    _shape_text = "(N, C, H, W)"
