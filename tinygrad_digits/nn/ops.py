@@ -8,7 +8,7 @@ Backwards use Tensor ops, so second derivatives work (gradgradcheck).
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor, where
 
 
@@ -24,6 +24,16 @@ class Linear(Function):
     def backward(self, g):  # dx = g W ; dW = g^T x (batch dims flattened) ; db = sum_batch g
         x, w = self.parents[0], self.parents[1]
         out_f, in_f = w.shape
+        if not is_grad_enabled() and g.ndim == 2 and x.ndim == 2:
+            # not recorded (no create_graph): the same maths on raw arrays, without the
+            # per-op overhead of Tensor ops; the Tensor-op path below serves higher orders
+            gd = g.data
+            gx = self.const(gd @ w.data) if x.requires_grad else None
+            gw = self.const(gd.T @ x.data) if w.requires_grad else None
+            if len(self.parents) == 2:
+                return gx, gw
+            gb = self.const(self.xp.sum(gd, axis=0)) if self.parents[2].requires_grad else None
+            return gx, gw, gb
         gx = g @ w if x.requires_grad else None
         gw = g.reshape(-1, out_f).mT @ x.reshape(-1, in_f) if w.requires_grad else None
         if len(self.parents) == 2:
