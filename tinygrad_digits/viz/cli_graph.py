@@ -84,9 +84,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     x, y, source = _batch(model.in_features, model.out_features, args.batch, args.data, device)
     with_loss = args.grads or args.backward
-    graph = as_graph(
-        model, x, target=y if with_loss else None, backward=bool(args.grads)
-    )
+    graph = as_graph(model, x, target=y if with_loss else None, backward=bool(args.grads))
     sizes = " -> ".join(str(layer.out_features) for layer in model.layers)
     title = args.title or f"MLP {model.in_features} -> {sizes} on {source}"
     options = {

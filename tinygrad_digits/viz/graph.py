@@ -471,15 +471,20 @@ def _saved_of(fn: Any, parents: tuple[Tensor, ...], graph: Graph) -> tuple[list[
             dt = _np_dtype(fn, v)
             saved.append(f"{key} {_fmt_shape(tuple(v.shape))} {dt}")
             nbytes += _nbytes(fn, v)
-        elif isinstance(v, bool | int | float | str) or v is None:
-            settings.append(f"{key}={v}")
-        elif isinstance(v, tuple) and len(v) <= 6 and all(isinstance(x, int) for x in v):
+        elif _is_setting(v):
             settings.append(f"{key}={v}")
         else:
             saved.append(f"{key}: {type(v).__name__}")
     if settings:  # small settings (axis=1, reduction=mean) share one line, after the arrays
         saved.append(", ".join(settings))
     return saved, nbytes
+
+
+def _is_setting(v: Any) -> bool:
+    """A small non-array value an op keeps (axis=1, reduction='mean', shape=(4, 3))."""
+    if v is None or isinstance(v, bool | int | float | str):
+        return True
+    return isinstance(v, tuple) and len(v) <= 6 and all(isinstance(x, int) for x in v)
 
 
 def _np_dtype(fn: Any, array: Any) -> str:

@@ -144,19 +144,24 @@ def health_report(
     findings: list[Finding] = []
     rows: list[dict[str, Any]] = []
     for node in graph.nodes:
-        if node.kind == OP and node.label == "Relu" and node.value is not None:
-            if node.value.zero_frac >= dead_fraction:
-                findings.append(
-                    Finding(
-                        DEAD_RELU,
-                        node.id,
-                        describe(node),
-                        node.scope,
-                        node.grad.norm if node.grad else None,
-                        f"{describe(node)}: {node.value.zero_frac:.0%} of outputs are 0, so no "
-                        "gradient flows back through it (check the bias / init / learning rate)",
-                    )
+        v = node.value
+        if (
+            node.kind == OP
+            and node.label == "Relu"
+            and v is not None
+            and v.zero_frac >= dead_fraction
+        ):
+            findings.append(
+                Finding(
+                    DEAD_RELU,
+                    node.id,
+                    describe(node),
+                    node.scope,
+                    node.grad.norm if node.grad else None,
+                    f"{describe(node)}: {node.value.zero_frac:.0%} of outputs are 0, so no "
+                    "gradient flows back through it (check the bias / init / learning rate)",
                 )
+            )
         s = node.grad
         status = classify(s, vanishing, exploding)
         if status is None:
