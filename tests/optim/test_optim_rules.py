@@ -274,7 +274,8 @@ def test_closure_is_evaluated_with_grad() -> None:
 )
 def test_optimizer_state_dict_round_trip(src: str, dst: str, make) -> None:
     params_a, opt_a = run(make, src)
-    params_b = [tg.tensor(p.detach().cpu(), device=dst, requires_grad=True) for p in params_a]
+    copies = [p.detach().cpu().numpy().copy() for p in params_a]  # own memory, not shared
+    params_b = [tg.tensor(c, device=dst, requires_grad=True) for c in copies]
     opt_b = make(params_b)
     sd = opt_a.state_dict()
     assert sorted(sd["state"]) == [0, 1] and sd["param_groups"][0]["params"] == [0, 1]
