@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 
 import tinygrad_digits as tg
@@ -50,10 +51,14 @@ def test_dead_layer_in_health_report():
     report = viz.health_report(g)
     assert not report.ok
     dead = report.by_kind(H.DEAD_RELU)
-    assert [f.label for f in dead] == ["Relu in act"]  # the second call of the shared ReLU
+    assert len(dead) == 1 and dead[0].scope == "act"  # the 2nd call of the shared ReLU
+    relus = [n for n in g.nodes if n.label == "Relu"]
+    assert dead[0].node == relus[1].id and dead[0].label == f"Relu {relus[1].id} in act"
     zero = {f.label for f in report.by_kind(H.ZERO)}
-    assert {"layers.0.weight", "layers.1.bias", "Linear in layers.0"} <= zero
+    first_linear = next(n for n in g.nodes if n.label == "Linear")
+    assert {"layers.0.weight", "layers.1.bias", f"Linear {first_linear.id} in layers.0"} <= zero
     assert "layers.2.bias" not in zero
+    assert "dead: 100% of outputs are 0" in viz.to_dot(g)
     rows = {r["label"]: r for r in report.rows}
     assert rows["layers.0.weight"]["status"] == H.ZERO and rows["layers.0.weight"]["norm"] == 0
     assert "exactly zero" in str(report)
@@ -74,6 +79,21 @@ def test_nan_gradient_stands_out():
     report = viz.health_report(g)
     assert report.findings[0].kind == H.NONFINITE  # worst first
     assert "w" in {f.label for f in report.by_kind(H.NONFINITE)}
+
+
+def test_the_op_where_a_nan_is_born_is_marked():
+    w = tg.tensor([[0.5, -1.0], [1.5, 0.25]], requires_grad=True)
+    x = tg.tensor([[1.0, 2.0], [0.5, -1.0]])
+    with viz.trace(params={"w": w}, inputs={"x": x}) as g, np.errstate(invalid="ignore"):
+        (x @ w).log().exp().sum()  # log of a negative entry: NaN, then carried on
+    log = next(n for n in g.nodes if n.label == "Log")
+    dot = viz.to_dot(g, values=True)
+    assert "NaN/inf born here" in node_line(dot, "Log") and "NaN/inf born" not in node_line(
+        dot, "Exp"
+    )
+    assert f'fillcolor="{H.FILL[H.NONFINITE]}"' in node_line(dot, "Log")
+    born = viz.health_report(g).by_kind(H.NONFINITE_VALUE)
+    assert [f.node for f in born] == [log.id]
 
 
 def test_vanishing_and_exploding_thresholds():

@@ -448,7 +448,15 @@ class _Writer:
             and n.value is not None
             and not (n.kind == CONST and n.value.value is not None)
         ):
-            lines.append((fmt_summary("data", n.value), 8, "#495057"))
+            bad = not n.value.finite
+            color = H.COLOR[H.NONFINITE] if bad else "#495057"
+            lines.append((fmt_summary("data", n.value), 8, color))
+        born = n.kind == OP and H.nan_born_here(self.g, n)
+        if born:
+            self.used_status.add("born")
+            lines.append(("NaN/inf born here", 9, H.COLOR[H.NONFINITE]))
+        if opt["values"] and H.is_dead_relu(n):
+            lines.append((f"dead: {n.value.zero_frac:.0%} of outputs are 0", 9, H.COLOR[H.ZERO]))
         status = self._status(n.grad) if opt["grads"] else None
         if opt["grads"] and n.grad is not None:
             color = H.COLOR[status] if status != H.OK else "#2b8a3e"
@@ -467,6 +475,8 @@ class _Writer:
                 fill = H.FILL[status]
             if status == H.ZERO:
                 style += ",dashed"
+        if born:
+            fill, border, penwidth = H.FILL[H.NONFINITE], H.COLOR[H.NONFINITE], 3
         if n.is_output and n.kind == OP:
             penwidth = penwidth or 2
         shape_attr = "ellipse" if n.kind == CONST else None
@@ -536,7 +546,8 @@ class _Writer:
                     lines.append(
                         (f"param grad norm {_g(min(pn))} .. {_g(max(pn))}", 8, H.COLOR[worst])
                     )
-                lines.append((H.DESCRIPTION[worst], 8, H.COLOR[worst]))
+                if worst != H.OK:
+                    lines.append((H.DESCRIPTION[worst], 8, H.COLOR[worst]))
         return f"{mid} " + _attrs(
             label=_html_label(path or self.types.get(path, "model"), lines),
             shape="box3d",
@@ -616,6 +627,8 @@ class _Writer:
                 fill = H.FILL.get(status, "#ffffff")
                 rows.append((fill, H.DESCRIPTION[status], H.COLOR[status]))
             rows.append(("#ffffff", "edge width, label: grad norm", "#495057"))
+        if "born" in self.used_status:
+            rows.append((H.FILL[H.NONFINITE], "NaN/inf born in forward", H.COLOR[H.NONFINITE]))
         cells = "".join(
             f'<TR><TD BGCOLOR="{fill}" BORDER="1" COLOR="{color}"><FONT POINT-SIZE="9" '
             f'COLOR="{color}">{_esc(text)}</FONT></TD></TR>'

@@ -11,6 +11,8 @@ from .graph import OP, Graph, Node, Summary
 
 OK, ZERO, VANISHING, EXPLODING, NONFINITE = "ok", "zero", "vanishing", "exploding", "nonfinite"
 DEAD_RELU = "dead_relu"
+NONFINITE_VALUE = "nonfinite_value"  # a NaN/inf first appears in an op's forward output
+DEAD_FRACTION = 0.99
 # Default thresholds on a gradient's L2 norm; both can be passed to every function here.
 VANISHING_BELOW = 1e-6
 EXPLODING_ABOVE = 1e3
@@ -121,17 +123,37 @@ def _g(x: float | None) -> str:
 
 
 def describe(node: Node) -> str:
-    """A short name for a node in messages: "fc1.weight", or "Relu in fc3"."""
+    """A short name for a node in messages: "fc1.weight", or "Relu n7 in act"."""
     if node.kind != OP:
         return node.label or f"{node.kind} {node.id}"
-    return f"{node.label} in {node.scope or 'the model'}" if node.scope else node.label
+    return f"{node.label} {node.id} in {node.scope}" if node.scope else f"{node.label} {node.id}"
+
+
+def nan_born_here(graph: Graph, node: Node) -> bool:
+    """Whether a NaN/inf first appears in this op's forward output (its inputs are finite):
+    where to look for log(0), 0/0 or an overflow."""
+    if node.kind != OP or node.value is None or node.value.finite:
+        return False
+    for i in node.inputs:
+        v = graph.by_id[i].value
+        if v is not None and not v.finite:
+            return False
+    return True
+
+
+def is_dead_relu(node: Node, dead_fraction: float = DEAD_FRACTION) -> bool:
+    """A ReLU whose outputs are (almost) all 0: no gradient gets through it."""
+    v = node.value
+    return (
+        node.kind == OP and node.label == "Relu" and v is not None and v.zero_frac >= dead_fraction
+    )
 
 
 def health_report(
     *args: Any,
     vanishing: float = VANISHING_BELOW,
     exploding: float = EXPLODING_ABOVE,
-    dead_fraction: float = 0.99,
+    dead_fraction: float = DEAD_FRACTION,
     **kw: Any,
 ) -> HealthReport:
     """Find NaN/inf, exploding, vanishing and all-zero gradients, and ReLUs that are dead
@@ -144,13 +166,20 @@ def health_report(
     findings: list[Finding] = []
     rows: list[dict[str, Any]] = []
     for node in graph.nodes:
-        v = node.value
-        if (
-            node.kind == OP
-            and node.label == "Relu"
-            and v is not None
-            and v.zero_frac >= dead_fraction
-        ):
+        if nan_born_here(graph, node):
+            v = node.value
+            findings.append(
+                Finding(
+                    NONFINITE_VALUE,
+                    node.id,
+                    describe(node),
+                    node.scope,
+                    None,
+                    f"{describe(node)}: its output has {v.nan} NaN and {v.inf} inf values while "
+                    "its inputs are finite: the NaN is born here (log(0)? 0/0? overflow?)",
+                )
+            )
+        if is_dead_relu(node, dead_fraction):
             findings.append(
                 Finding(
                     DEAD_RELU,
@@ -194,6 +223,6 @@ def health_report(
         else:
             msg = f"{what}: gradient norm {s.norm:.3g} is above {exploding:g}"
         findings.append(Finding(status, node.id, what, node.scope, s.norm, msg))
-    order = {**{k: -v for k, v in SEVERITY.items()}, DEAD_RELU: -2}
+    order = {**{k: -v for k, v in SEVERITY.items()}, DEAD_RELU: -2, NONFINITE_VALUE: -5}
     findings.sort(key=lambda f: (order[f.kind], int(f.node[1:])))
     return HealthReport(findings, rows, vanishing, exploding)
