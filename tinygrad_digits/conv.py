@@ -14,8 +14,8 @@ import numpy as np
 from .autograd import _device_mismatch, no_grad
 from .backend.conv_kernels import Window
 from .errors import ShapeError
-from .functions.conv import Conv2d, Im2Col
-from .functions.pool import MaxPool2d
+from .functions.conv import Conv2d
+from .functions.pool import MaxPool2d, WindowGather
 from .tensor import Tensor
 
 IntPair = int | Sequence[int]
@@ -232,8 +232,8 @@ def avg_pool2d(
     x, unbatched = _batched(input, op)
     _same_dtype(op, {"input": x})
     win, (oh, ow) = _pool_window(op, x, kernel_size, stride, padding, 1, ceil_mode)
-    n, c, h, w = x.shape
-    sums = Im2Col.apply(x.reshape((n * c, 1, h, w)), win=win).sum(dim=1)  # (N*C, OH*OW)
+    h, w = x.shape[2:]
+    sums = WindowGather.apply(x, win=win)  # (N, C, OH, OW)
     if divisor_override is not None:
         if divisor_override == 0:
             raise ValueError(f"{op}: divisor_override must not be 0")
@@ -244,7 +244,6 @@ def avg_pool2d(
             out = sums / (win.kernel[0] * win.kernel[1])
         else:
             out = sums / Tensor._make(x.device.from_numpy(counts.astype(x.dtype)), x.device, False)
-    out = out.reshape((n, c, oh, ow))
     return out.squeeze(0) if unbatched else out
 
 
@@ -263,7 +262,7 @@ def _window_counts(
     counts = per_axis[0][:, None] * per_axis[1][None, :]
     if np.all(counts == win.kernel[0] * win.kernel[1]):
         return None
-    return counts.reshape(1, -1)
+    return counts
 
 
 # --- batch normalisation --------------------------------------------------------------------

@@ -9,12 +9,17 @@ NumPy and CuPy build the columns from a strided view (no Python loop over pixels
 device (array-api-strict) uses a loop over the kh*kw kernel offsets with only Array API
 slicing and arithmetic. col2im always loops over kernel offsets: each step is one vectorised
 strided slice-add, and offsets never overlap within a step, so the accumulation is exact.
+
+Pooling needs no column matrix: `window_max`, `window_gather` and `window_scatter` loop over
+the kernel offsets too, each step one elementwise op on an (N, C, OH, OW) strided view.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from .device import Device
 
@@ -95,27 +100,33 @@ def _looped_im2col(device: Device, x: Any, win: Window, value: float) -> Any:
     return device.xp.reshape(stacked, (n, c * kh * kw, oh * ow))
 
 
-def _looped_col2im(device: Device, cols: Any, win: Window, hw: tuple[int, int]) -> Any:
-    """Add each column back onto its window; overlapping windows accumulate."""
+def _scatter(device: Device, parts: Any, win: Window, hw: tuple[int, int], like: Any) -> Any:
+    """zeros(N, C, H, W) with parts(k) added onto the pixels kernel offset k reads; padding
+    dropped. Offsets never overlap within one step, so each step is one slice-add."""
     xp = device.xp
     h, w = hw
     oh, ow = win.out_size(h, w)
-    kh, kw = win.kernel
-    n, ck, _ = cols.shape
-    c = ck // (kh * kw)
-    blocks = xp.reshape(cols, (n, c, kh * kw, oh, ow))
-    out = xp.zeros((n, c, *win.padded(h, w)), dtype=cols.dtype, **device.creation_kw)
+    out = xp.zeros((*like.shape[:2], *win.padded(h, w)), dtype=like.dtype, **device.creation_kw)
     in_place = _has_strides(device)
-    for k, (_, _, rows, cs) in enumerate(win.offsets(oh, ow)):
+    for k, (_, _, rows, cols) in enumerate(win.offsets(oh, ow)):
         if in_place:  # a writable view: add into it without a temporary
-            target = out[:, :, rows, cs]
-            target += blocks[:, :, k, :, :]
+            target = out[:, :, rows, cols]
+            target += parts(k)
         else:
-            out[:, :, rows, cs] = out[:, :, rows, cs] + blocks[:, :, k, :, :]
+            out[:, :, rows, cols] = out[:, :, rows, cols] + parts(k)
     top, _, left, _ = win.pads
     if out.shape[2:] == (h, w):
         return out
     return out[:, :, top : top + h, left : left + w]
+
+
+def _looped_col2im(device: Device, cols: Any, win: Window, hw: tuple[int, int]) -> Any:
+    """Add each column back onto its window; overlapping windows accumulate."""
+    oh, ow = win.out_size(*hw)
+    kh, kw = win.kernel
+    n, ck, _ = cols.shape
+    blocks = device.xp.reshape(cols, (n, ck // (kh * kw), kh * kw, oh, ow))
+    return _scatter(device, lambda k: blocks[:, :, k, :, :], win, hw, blocks)
 
 
 def _has_strides(device: Device) -> bool:
@@ -132,3 +143,61 @@ def im2col(device: Device, x: Any, win: Window, value: float = 0.0) -> Any:
 def col2im(device: Device, cols: Any, win: Window, hw: tuple[int, int]) -> Any:
     """(N, C*kh*kw, OH*OW) -> (N, C, H, W): the adjoint of im2col (padding dropped)."""
     return _looped_col2im(device, cols, win, hw)
+
+
+# --- pooling: one strided slice per kernel offset, no column matrix -------------------------
+def _slices(device: Device, x: Any, win: Window, value: float) -> list[Any]:
+    """For each kernel offset, the (N, C, OH, OW) view of the padded input it reads."""
+    oh, ow = win.out_size(*x.shape[2:])
+    padded = _pad(device, x, win, value)
+    return [padded[:, :, rows, cols] for _, _, rows, cols in win.offsets(oh, ow)]
+
+
+def lowest(dtype: np.dtype) -> float | int:
+    """A value below every value of the dtype: what max pooling pads with."""
+    return -float("inf") if dtype.kind == "f" else int(np.iinfo(dtype).min)
+
+
+def window_max(device: Device, x: Any, win: Window) -> tuple[Any, list[Any]]:
+    """The maximum of each window (padding never wins) and, per kernel offset, a bool mask of
+    the windows whose maximum it supplies: exactly one offset per window, the first in
+    row-major window order on ties (a NaN counts as the maximum, as in torch)."""
+    xp = device.xp
+    dtype = device.numpy_dtype(x)
+    parts = _slices(device, x, win, lowest(dtype))
+    best = parts[0]
+    for part in parts[1:]:
+        best = xp.maximum(best, part)  # propagates NaN
+    picks, taken = [], None
+    for part in parts:
+        hit = part == best
+        if dtype.kind == "f":
+            hit = hit | xp.isnan(part)
+        if taken is not None:
+            hit = hit & ~taken
+        taken = hit if taken is None else taken | hit
+        picks.append(hit)
+    return best, picks
+
+
+def window_gather(device: Device, x: Any, win: Window, masks: list[Any] | None = None) -> Any:
+    """(N, C, H, W) -> (N, C, OH, OW): each window's sum (zero padding), each offset's value
+    weighted by its mask when masks are given (then it picks one element per window)."""
+    xp = device.xp
+    parts = _slices(device, x, win, 0.0)
+    if masks is not None:
+        parts = [part * xp.astype(m, x.dtype) for part, m in zip(parts, masks)]
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return xp.asarray(total, copy=True) if len(parts) == 1 and masks is None else total
+
+
+def window_scatter(
+    device: Device, g: Any, win: Window, hw: tuple[int, int], masks: list[Any] | None = None
+) -> Any:
+    """The adjoint of window_gather: add g (times offset k's mask) onto every window."""
+    xp = device.xp
+    if masks is None:
+        return _scatter(device, lambda k: g, win, hw, g)
+    return _scatter(device, lambda k: g * xp.astype(masks[k], g.dtype), win, hw, g)

@@ -1,43 +1,55 @@
-"""Max pooling: each window's gradient goes to one maximal element, the first in window order."""
+"""Pooling as differentiable ops over kernel offsets (no column matrix).
+
+WindowGather sums each window (optionally keeping one masked element per window) and
+WindowScatter adds a value back onto every window: each is the other's adjoint, so max- and
+average-pooling differentiate to any order.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd import Function
 from ..backend import conv_kernels as K
-from .conv import Col2Im
 
 
 class MaxPool2d(Function):
-    """(N, C, H, W) -> (N, C, OH, OW): the largest value of each window (padding is -inf).
+    """(N, C, H, W) -> (N, C, OH, OW): the largest value of each window (padding never wins).
 
-    Ties go to the first maximum in window order (row by row), as argmax picks it, so every
-    window sends its whole gradient to exactly one element; overlapping windows add up.
+    Each window sends its gradient to one maximal element, the first in row-major window
+    order when several tie; overlapping windows add up.
     """
 
     uses_inputs = False
 
     def forward(self, x, win):
-        xp = self.xp
-        n, c, h, w = x.shape
-        oh, ow = win.out_size(h, w)
-        lowest = _lowest(self.device.numpy_dtype(x))
-        cols = K.im2col(self.device, xp.reshape(x, (n * c, 1, h, w)), win, lowest)
-        first = xp.argmax(cols, axis=1, keepdims=True)  # (N*C, 1, P)
-        window = xp.arange(cols.shape[1], dtype=first.dtype, **self.device.creation_kw)
-        self.pick = window[None, :, None] == first  # (N*C, kh*kw, P): one True per window
-        self.win, self.shape = win, (n, c, h, w)
-        return xp.reshape(xp.max(cols, axis=1), (n, c, oh, ow))
+        out, self.picks = K.window_max(self.device, x, win)
+        self.win, self.hw = win, x.shape[2:]
+        return out
 
     def backward(self, g):  # d max = upstream at the chosen element, 0 elsewhere
-        n, c, h, w = self.shape
-        spread = g.reshape((n * c, 1, -1)).expand(self.pick.shape).masked(self.pick)
-        return Col2Im.apply(spread, win=self.win, hw=(h, w)).reshape(self.shape)
+        return WindowScatter.apply(g, win=self.win, hw=self.hw, masks=self.picks)
 
 
-def _lowest(dtype):
-    """What padding holds for max pooling: below every value of the dtype."""
-    if dtype.kind == "f":
-        return -float("inf")
-    return int(np.iinfo(dtype).min)
+class WindowGather(Function):
+    """Each window's sum; with masks (one bool per offset and window), the masked element."""
+
+    uses_inputs = False
+
+    def forward(self, x, win, masks=None):
+        self.win, self.hw, self.masks = win, x.shape[2:], masks
+        return K.window_gather(self.device, x, win, masks)
+
+    def backward(self, g):  # every pixel read by a window gets that window's gradient
+        return WindowScatter.apply(g, win=self.win, hw=self.hw, masks=self.masks)
+
+
+class WindowScatter(Function):
+    """Add each window's value onto all its pixels (or onto its masked one): the adjoint."""
+
+    uses_inputs = False
+
+    def forward(self, g, win, hw, masks=None):
+        self.win, self.masks = win, masks
+        return K.window_scatter(self.device, g, win, hw, masks)
+
+    def backward(self, gg):  # each window's value came from the pixels it was added to
+        return WindowGather.apply(gg, win=self.win, masks=self.masks)
