@@ -56,7 +56,7 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
     if isinstance(obj, Tensor):
         from .nn.parameter import Parameter
 
-        host = np.ascontiguousarray(obj.device.to_numpy(obj.data))
+        host = np.asarray(obj.device.to_numpy(obj.data))
         key = f"a{len(arrays)}"
         arrays[key] = host
         node = {"t": "tensor", "key": key, "dtype": host.dtype.str, "shape": list(host.shape)}
@@ -69,7 +69,7 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
         if obj.dtype.kind not in "biuf":
             raise TypeError(f"save: can't store a NumPy array of dtype {obj.dtype} at {where}")
         key = f"a{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(obj)
+        arrays[key] = obj
         return {"t": "ndarray", "key": key, "dtype": obj.dtype.str, "shape": list(obj.shape)}
     if obj is None or isinstance(obj, bool | str):
         return {"t": "value", "v": obj}

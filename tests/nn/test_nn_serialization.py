@@ -1,0 +1,168 @@
+"""save/load: exact round trips across devices, no pickle, clear errors for bad files."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_digits as tg
+from tinygrad_digits import nn, optim
+from tinygrad_digits.nn import functional as F
+from tinygrad_digits.serialization import ModelFileError, load, save
+
+
+def host(t: tg.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+def trained(device: str) -> tuple[nn.Module, optim.Optimizer]:
+    model = nn.MLP(4, [5], 3).to(device)
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    x = tg.randn(6, 4, device=device)
+    y = tg.tensor([0, 1, 2, 0, 1, 2], device=device)
+    for _ in range(2):
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    return model, opt
+
+
+@pytest.mark.parametrize("src, dst", [("strict", "cpu"), ("cpu", "strict"), ("cpu", None)])
+def test_checkpoint_round_trips_exactly_across_devices(tmp_path: Path, src: str, dst: str) -> None:
+    model, opt = trained(src)
+    config = {"hidden": [5], "lr": 0.01, "name": "mlp", "seed": None, "shape": (4, 3)}
+    path = tmp_path / "ckpt.tgd"
+    save({"model": model.state_dict(), "optimizer": opt.state_dict(), "config": config}, path)
+    assert path.exists() and not list(tmp_path.glob("*.tmp-*"))
+
+    ckpt = load(path, map_location=dst)
+    assert ckpt["config"] == config and isinstance(ckpt["config"]["shape"], tuple)
+    want = dst or "cpu"
+    for k, v in model.state_dict().items():
+        got = ckpt["model"][k]
+        assert got.device == want and got.dtype == v.dtype and not got.requires_grad
+        np.testing.assert_array_equal(host(got), host(v))
+
+    model2 = nn.MLP(4, [5], 3).to(want)
+    model2.load_state_dict(ckpt["model"])
+    opt2 = optim.Adam(model2.parameters(), lr=0.5)
+    opt2.load_state_dict(ckpt["optimizer"])
+    assert opt2.param_groups[0]["lr"] == 0.01 and opt2.param_groups[0]["betas"] == (0.9, 0.999)
+    for m, o in ((model, opt), (model2, opt2)):  # one more identical step on each
+        o.zero_grad()
+        x = tg.ones(2, 4, device=m.layers[0].weight.device)
+        F.cross_entropy(m(x), tg.tensor([0, 1], device=x.device)).backward()
+        o.step()
+    for a, b in zip(model.parameters(), model2.parameters()):
+        np.testing.assert_array_equal(host(a), host(b))
+
+
+def test_values_of_every_supported_kind(tmp_path: Path) -> None:
+    obj = {
+        "f64": tg.tensor(np.arange(6.0).reshape(2, 3)),
+        "i64": tg.tensor([1, 2, 3]),
+        "bool": tg.tensor([True, False]),
+        "scalar": tg.tensor(2.5),
+        "param": nn.Parameter(tg.ones(2)),
+        "grad": tg.ones(2, requires_grad=True),
+        "array": np.arange(4, dtype=np.int32),
+        "numbers": [1, 2.5, float("nan"), float("inf"), True, None, "text"],
+        7: {"nested": ({"deep": tg.zeros(0, 3)},)},
+    }
+    path = tmp_path / "all.npz"
+    save(obj, path)
+    back = load(path)
+    assert back["f64"].dtype == tg.float64 and back["i64"].dtype == tg.int64
+    assert host(back["bool"]).tolist() == [True, False] and back["scalar"].shape == ()
+    assert isinstance(back["param"], nn.Parameter) and back["param"].requires_grad
+    assert back["grad"].requires_grad and not isinstance(back["grad"], nn.Parameter)
+    assert isinstance(back["array"], np.ndarray) and back["array"].dtype == np.int32
+    nums = back["numbers"]
+    assert (
+        nums[:2] == [1, 2.5]
+        and np.isnan(nums[2])
+        and nums[3:] == [float("inf"), True, None, "text"]
+    )
+    assert back[7]["nested"][0]["deep"].shape == (0, 3)
+    on_strict = load(path, map_location="strict")
+    assert on_strict["scalar"].shape == () and on_strict["f64"].device == "strict"
+
+
+def test_the_file_is_npz_with_a_json_manifest_and_no_pickle(tmp_path: Path) -> None:
+    path = tmp_path / "m.npz"
+    save({"w": tg.ones(2)}, path)
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        manifest = json.loads(np.load(io.BytesIO(z.read(names[-1]))).tobytes())
+    assert manifest["format"] == "tinygrad_digits" and manifest["version"] == 1
+    np.load(path, allow_pickle=False)  # readable by plain NumPy without pickle
+
+
+def test_unsupported_objects_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="can't store a Linear"):
+        save({"model": nn.Linear(2, 2)}, tmp_path / "x")
+    with pytest.raises(TypeError, match="dict keys"):
+        save({(1, 2): 3}, tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_truncated_file(tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    save(trained("cpu")[0].state_dict(), path)
+    data = path.read_bytes()
+    for cut in (len(data) // 2, 10, 0):
+        path.write_bytes(data[:cut])
+        with pytest.raises(ModelFileError, match=str(path.name)):
+            load(path)
+
+
+def test_corrupt_bytes_inside(tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    save({"w": tg.ones(1000)}, path)
+    data = bytearray(path.read_bytes())
+    data[400:420] = b"X" * 20  # inside the stored array: the zip CRC no longer matches
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="corrupt or truncated"):
+        load(path)
+
+
+def test_files_that_are_not_ours(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, weights=np.ones(3))
+    with pytest.raises(ModelFileError, match="not a tinygrad_digits file.*weights"):
+        load(plain)
+    pickled = tmp_path / "model.pt"
+    pickled.write_bytes(pickle.dumps({"w": [1, 2]}))
+    with pytest.raises(ModelFileError, match="not a tinygrad_digits file.*can run code"):
+        load(pickled)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(ModelFileError, match="notes.txt"):
+        load(text)
+    single = tmp_path / "one.npy"
+    np.save(single, np.ones(2))
+    with pytest.raises(ModelFileError, match="single NumPy array"):
+        load(single)
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
+        load(tmp_path / "missing.npz")
+
+
+def test_manifest_mismatch_is_caught(tmp_path: Path) -> None:
+    path = tmp_path / "m.npz"
+    save({"w": tg.ones(3)}, path)
+    arrays = dict(np.load(path))
+    arrays["a0"] = np.ones(4, np.float32)  # swapped in from another file
+    np.savez(path, **arrays)
+    with pytest.raises(ModelFileError, match="manifest says"):
+        load(path)
+    manifest = arrays["__tinygrad_digits_manifest__"]
+    arrays["__tinygrad_digits_manifest__"] = manifest[: len(manifest) // 2]
+    np.savez(path, **arrays)
+    with pytest.raises(ModelFileError, match="damaged"):
+        load(path)
