@@ -212,7 +212,9 @@ def test_draw_model_runs_forward_loss_and_backward():
     x, y = tg.randn(6, 5), tg.tensor([0, 1, 2, 0, 1, 2])
     g = viz.as_graph(model, x, target=y)
     assert g.nodes[-1].label == "CrossEntropy" and g.nodes[-1].is_output
-    assert model.layers[0].weight.grad is not None
+    assert model.layers[0].weight.grad is None  # the picture's backward leaves .grad alone
+    weight = next(n for n in g.nodes if n.label == "layers.0.weight")
+    assert weight.grad is not None and weight.grad.norm > 0
     names = {n.label for n in g.nodes if n.kind != "op"}
     assert {"input", "target", "layers.0.weight", "layers.1.bias"} <= names
     forward_only = viz.as_graph(model, x)
@@ -265,3 +267,15 @@ def test_graphs_on_every_device(device):
     dot = viz.to_dot(g)
     assert f"(3, 2) float32 {device}" in dot
     assert "grad norm" in dot
+
+
+def test_drawing_mid_training_does_not_change_the_grads():
+    tg.manual_seed(0)
+    model = nn.MLP(5, [4], 3)
+    x, y = tg.randn(6, 5), tg.tensor([0, 1, 2, 0, 1, 2])
+    nn.functional.cross_entropy(model(x), y).backward()
+    before = {k: p.grad.numpy().copy() for k, p in model.named_parameters()}
+    viz.to_dot(model, x, target=y)
+    viz.health_report(model, x, target=y)
+    for k, p in model.named_parameters():
+        assert (p.grad.numpy() == before[k]).all(), k

@@ -77,7 +77,11 @@ def test_nan_gradient_stands_out():
     assert "NaN x" in node_line(dot, "w")
     assert 'label="NaN/inf"' in dot
     report = viz.health_report(g)
-    assert report.findings[0].kind == H.NONFINITE  # worst first
+    # worst first: the op whose backward turned a finite gradient into NaN, then the NaNs
+    assert report.findings[0].kind == H.NONFINITE_GRAD_BORN
+    assert report.findings[0].label.startswith("Mul")
+    assert report.findings[1].kind == H.NONFINITE
+    assert "its backward makes NaN/inf" in node_line(dot, "Mul")
     assert "w" in {f.label for f in report.by_kind(H.NONFINITE)}
 
 

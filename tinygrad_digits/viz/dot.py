@@ -455,8 +455,14 @@ class _Writer:
         if born:
             self.used_status.add("born")
             lines.append(("NaN/inf born here", 9, H.COLOR[H.NONFINITE]))
-        if opt["values"] and H.is_dead_relu(n):
-            lines.append((f"dead: {n.value.zero_frac:.0%} of outputs are 0", 9, H.COLOR[H.ZERO]))
+        grad_born = opt["grads"] and H.grad_nan_born_here(self.g, n)
+        if grad_born:
+            self.used_status.add("grad_born")
+            lines.append(("its backward makes NaN/inf", 9, H.COLOR[H.NONFINITE]))
+        dead = opt["values"] and H.is_dead_relu(n)
+        if dead:
+            self.used_status.add("dead")
+            lines.append((f"dead: {n.value.zero_frac:.0%} of outputs are 0", 9, H.DEAD_COLOR))
         status = self._status(n.grad) if opt["grads"] else None
         if opt["grads"] and n.grad is not None:
             color = H.COLOR[status] if status != H.OK else "#2b8a3e"
@@ -477,6 +483,11 @@ class _Writer:
                 style += ",dashed"
         if born:
             fill, border, penwidth = H.FILL[H.NONFINITE], H.COLOR[H.NONFINITE], 3
+        if grad_born:
+            border, penwidth = H.COLOR[H.NONFINITE], 3
+            style += ",dashed"
+        if dead:
+            border, penwidth = H.DEAD_COLOR, 3
         if n.is_output and n.kind == OP:
             penwidth = penwidth or 2
         shape_attr = "ellipse" if n.kind == CONST else None
@@ -627,6 +638,8 @@ class _Writer:
                 fill = H.FILL.get(status, "#ffffff")
                 rows.append((fill, H.DESCRIPTION[status], H.COLOR[status]))
             rows.append(("#ffffff", "edge width, label: grad norm", "#495057"))
+        if "dead" in self.used_status:
+            rows.append(("#ffffff", "dead ReLU (outputs all 0)", H.DEAD_COLOR))
         if "born" in self.used_status:
             rows.append((H.FILL[H.NONFINITE], "NaN/inf born in forward", H.COLOR[H.NONFINITE]))
         cells = "".join(

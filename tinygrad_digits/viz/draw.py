@@ -39,7 +39,8 @@ def as_graph(
 
     For a model, the forward pass runs inside `trace`; with `target` (class labels, cross-
     entropy by default) or `loss_fn(out[, target])` the loss is computed and, unless
-    `backward=False`, backward runs too so the picture shows gradients.
+    `backward=False`, backward runs too so the picture shows gradients (it leaves the model's
+    `.grad` as they were, as `tinygrad_digits.grad` does).
     """
     if len(args) == 1 and isinstance(args[0], Graph):
         return args[0]
@@ -90,8 +91,21 @@ def _run_model(
             loss = loss.sum()
         tracer.mark_output(loss)
         if backward:
-            loss.backward()
+            _gradients_without_touching_grad(graph, loss)
     return graph
+
+
+def _gradients_without_touching_grad(graph: Graph, loss: Tensor) -> None:
+    """Backward for the picture only: op gradients reach the trace's observer, leaf gradients
+    are returned (as torch.autograd.grad), and the model's `.grad` stay as they were."""
+    from ..grad_api import grad
+    from .graph import summarize
+
+    leaves = [(node, t) for node, t in graph._leaves if t.requires_grad]
+    found = grad(loss, [t for _, t in leaves], allow_unused=True) if leaves else ()
+    for (node, _), g in zip(leaves, found):
+        node.grad = summarize(g)
+    graph.leaf_grads_fixed = True
 
 
 def _cross_entropy(logits: Tensor, target: Tensor) -> Tensor:

@@ -252,6 +252,8 @@ class Graph:
             self._input_names.setdefault(id(t), name)
             self._param_refs.append(t)
         self.record_values = True
+        # True when leaf gradients were recorded once (draw(model, x) leaves .grad alone).
+        self.leaf_grads_fixed = False
         self._scope_hint: tuple[int, str | None] | None = None
 
     # --- building -----------------------------------------------------------------------
@@ -377,6 +379,8 @@ class Graph:
 
     def refresh_leaf_grads(self) -> None:
         """Read every leaf's current `.grad` (leaves accumulate, so read it late)."""
+        if self.leaf_grads_fixed:
+            return
         for node, t in self._leaves:
             node.grad = summarize(t.grad)
 

@@ -12,6 +12,7 @@ from .graph import OP, Graph, Node, Summary
 OK, ZERO, VANISHING, EXPLODING, NONFINITE = "ok", "zero", "vanishing", "exploding", "nonfinite"
 DEAD_RELU = "dead_relu"
 NONFINITE_VALUE = "nonfinite_value"  # a NaN/inf first appears in an op's forward output
+NONFINITE_GRAD_BORN = "nonfinite_grad_born"  # an op's backward turns a finite gradient into NaN/inf
 DEAD_FRACTION = 0.99
 # Default thresholds on a gradient's L2 norm; both can be passed to every function here.
 VANISHING_BELOW = 1e-6
@@ -26,6 +27,7 @@ COLOR = {
     NONFINITE: "#e03131",
 }
 FILL = {ZERO: "#dee2e6", VANISHING: "#d0ebff", EXPLODING: "#ffd8a8", NONFINITE: "#ffc9c9"}
+DEAD_COLOR = "#9c36b5"  # a ReLU whose outputs are all 0: the cause of the zeros upstream
 EDGE_STYLE = {ZERO: "dotted", VANISHING: "dashed", EXPLODING: "bold", NONFINITE: "bold"}
 DESCRIPTION = {
     OK: "gradient ok",
@@ -141,6 +143,18 @@ def nan_born_here(graph: Graph, node: Node) -> bool:
     return True
 
 
+def grad_nan_born_here(graph: Graph, node: Node) -> bool:
+    """Whether this op's backward made a NaN/inf: its own gradient is finite, but one it sent
+    back is not (sqrt'(0), log'(0), 0/0 in a backward rule)."""
+    if node.kind != OP or node.grad is None or not node.grad.finite:
+        return False
+    for i in node.inputs:
+        g = graph.by_id[i].grad
+        if g is not None and not g.finite:
+            return True
+    return False
+
+
 def is_dead_relu(node: Node, dead_fraction: float = DEAD_FRACTION) -> bool:
     """A ReLU whose outputs are (almost) all 0: no gradient gets through it."""
     v = node.value
@@ -177,6 +191,19 @@ def health_report(
                     None,
                     f"{describe(node)}: its output has {v.nan} NaN and {v.inf} inf values while "
                     "its inputs are finite: the NaN is born here (log(0)? 0/0? overflow?)",
+                )
+            )
+        if grad_nan_born_here(graph, node):
+            findings.append(
+                Finding(
+                    NONFINITE_GRAD_BORN,
+                    node.id,
+                    describe(node),
+                    node.scope,
+                    node.grad.norm,
+                    f"{describe(node)}: its gradient is finite but what its backward sends to "
+                    "its inputs holds NaN/inf: the backward rule meets a singular point here "
+                    "(sqrt or log at 0, division by 0)",
                 )
             )
         if is_dead_relu(node, dead_fraction):
@@ -223,6 +250,11 @@ def health_report(
         else:
             msg = f"{what}: gradient norm {s.norm:.3g} is above {exploding:g}"
         findings.append(Finding(status, node.id, what, node.scope, s.norm, msg))
-    order = {**{k: -v for k, v in SEVERITY.items()}, DEAD_RELU: -2, NONFINITE_VALUE: -5}
+    order = {
+        **{k: -v for k, v in SEVERITY.items()},
+        DEAD_RELU: -2,
+        NONFINITE_VALUE: -6,
+        NONFINITE_GRAD_BORN: -5,
+    }
     findings.sort(key=lambda f: (order[f.kind], int(f.node[1:])))
     return HealthReport(findings, rows, vanishing, exploding)
