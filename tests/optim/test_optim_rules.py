@@ -355,3 +355,35 @@ def test_float32_stays_float32_without_float64_temporaries(device: str) -> None:
     params, opt = run(lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.1), device)
     assert all(p.dtype == tg.float32 for p in params)
     assert math.isfinite(float(params[0].sum()))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True),
+        lambda ps: optim.Adam(ps, lr=0.1, weight_decay=0.1, amsgrad=True),
+        lambda ps: optim.AdamW(ps, lr=0.1),
+        lambda ps: optim.RMSprop(ps, lr=0.1, momentum=0.9, centered=True, weight_decay=0.1),
+    ],
+)
+def test_step_never_changes_the_gradients_or_aliases_them(device: str, make) -> None:
+    p = tg.tensor([1.0, -2.0], device=device, requires_grad=True)
+    opt = make([p])
+    for _ in range(2):
+        p.grad = tg.tensor([0.5, 0.25], device=device)
+        opt.step()
+        assert p.grad.cpu().numpy().tolist() == [0.5, 0.25]
+    for v in opt.state[p].values():  # no state array is the grad or the parameter itself
+        assert v is not p.grad.data and v is not p.data
+
+
+def test_moving_back_from_strict_to_cpu_after_steps() -> None:
+    model = nn.Linear(3, 2).to("strict")
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(tg.randn(2, 3, device="strict")).sum().backward()
+    opt.step()
+    model.to("cpu")
+    opt.zero_grad()
+    model(tg.randn(2, 3)).sum().backward()
+    opt.step()
+    assert isinstance(opt.state[model.weight]["momentum_buffer"], np.ndarray)
