@@ -149,3 +149,25 @@ def test_jupyter_display_without_dot_explains(monkeypatch):
 def test_unknown_format_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown picture format"):
         viz.save((tg.randn(2, requires_grad=True) * 3).sum(), tmp_path / "g.docx")
+
+
+@needs_dot
+def test_the_docs_pictures_script_runs(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "make_graph_pictures.py"
+    spec = importlib.util.spec_from_file_location("make_graph_pictures", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--out", str(tmp_path)]) == 0
+    made = sorted(p.name for p in tmp_path.glob("*.svg"))
+    assert made == [
+        "gradient_health.svg",
+        "mlp_backward.svg",
+        "mlp_collapsed.svg",
+        "mlp_forward.svg",
+        "nan_gradient.svg",
+    ]
+    for name in made:
+        svg_of(tmp_path / name)  # each parses as XML

@@ -9,7 +9,7 @@ records everything that happens inside a `with` block, ops and gradients alike.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -607,7 +607,3 @@ class trace:
                 if n.kind == OP and n.id not in self._consumed:
                     n.is_output = True
         g.refresh_leaf_grads()
-
-
-def iter_ops(graph: Graph) -> Iterable[Node]:
-    return (n for n in graph.nodes if n.kind == OP)
