@@ -1,7 +1,9 @@
-"""conv2d forward + backward: tinygrad_digits against a hand-written NumPy im2col reference.
+"""conv2d (and max_pool2d) forward + backward: tinygrad_digits against hand-written NumPy.
 
 Both run in the same process on the same data, alternating (A B A B ...) so machine drift hits
-both alike; the figure is the median of the paired time ratios (framework / reference).
+both alike; the figure is the median of the paired time ratios (framework / reference). The
+unfused composite (Im2Col -> matmul -> reshape -> + bias as separate graph nodes) is timed
+alongside, to show what the fused Conv2d node buys.
 
     python benchmarks/bench_conv.py [--repeats 15] [--threads 2] [--float64]
 """
@@ -13,6 +15,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
@@ -23,9 +26,9 @@ def _set_threads(n: int) -> None:
         os.environ[var] = str(n)
 
 
-# --- the hand-written NumPy reference --------------------------------------------------------
-def reference_step(np, x, w, b, g, pad, need_dx):
-    """One forward and backward of a stride-1 conv with loss sum(out * g); returns the grads."""
+# --- hand-written NumPy references -------------------------------------------------------------
+def reference_conv(np, x, w, b, g, pad, need_dx):
+    """Forward and backward of a stride-1 conv with loss sum(out * g); returns out and grads."""
     n, c, h, wd = x.shape
     co, _, kh, kw = w.shape
     xpad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else x
@@ -36,7 +39,6 @@ def reference_step(np, x, w, b, g, pad, need_dx):
     out = w2 @ cols
     out += b[:, None]
     out = out.reshape(n, co, oh, ow)
-    # backward of sum(out * g)
     g3 = g.reshape(n, co, oh * ow)
     gb = g3.sum(axis=(0, 2))
     gw = (g3 @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
@@ -51,14 +53,75 @@ def reference_step(np, x, w, b, g, pad, need_dx):
     return out, gw, gb, gx
 
 
-def framework_step(tg, conv2d, x, w, b, g, pad):
-    w.grad = b.grad = x.grad = None
-    out = conv2d(x, w, b, padding=pad)
-    out.backward(g)
-    return out, w.grad, b.grad, x.grad
+def reference_max_pool(np, x, g):
+    """2x2 stride-2 max pool and its backward from the four strided quarter views (no ties)."""
+    quarters = [(i, j, x[:, :, i::2, j::2]) for i in (0, 1) for j in (0, 1)]
+    out = np.maximum(
+        np.maximum(quarters[0][2], quarters[1][2]), np.maximum(quarters[2][2], quarters[3][2])
+    )
+    gx = np.empty_like(x)
+    for i, j, view in quarters:
+        gx[:, :, i::2, j::2] = g * (view == out)
+    return out, gx
 
 
-def run_case(name, batch, c_in, c_out, size, need_dx, repeats, dtype_name):
+def composite_conv2d(x, w, b, padding):
+    """The same conv as separate Tensor ops: Im2Col -> matmul -> reshape -> + bias."""
+    from tinygrad_digits.backend.conv_kernels import Window
+    from tinygrad_digits.functions.conv import Im2Col
+
+    n, _, h, wd = x.shape
+    co, _, kh, kw = w.shape
+    win = Window((kh, kw), (1, 1), (1, 1), (padding,) * 4)
+    cols = Im2Col.apply(x, win=win)
+    out = (w.reshape((co, -1)) @ cols).reshape((n, co, *win.out_size(h, wd)))
+    return out + b.reshape((1, co, 1, 1))
+
+
+# --- timing ------------------------------------------------------------------------------------
+def paired(name: str, reference: Callable, contenders: dict[str, Callable], repeats: int) -> float:
+    """Alternate reference and contenders; print medians and median paired ratios."""
+
+    def timed(fn: Callable) -> float:
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+
+    for _ in range(2):  # warm up caches and BLAS threads
+        timed(reference)
+        for fn in contenders.values():
+            timed(fn)
+    refs: list[float] = []
+    ratios: dict[str, list[float]] = {k: [] for k in contenders}
+    for _ in range(repeats):
+        r = timed(reference)
+        refs.append(r)
+        for key, fn in contenders.items():
+            ratios[key].append(timed(fn) / r)
+    medians = {k: statistics.median(v) for k, v in ratios.items()}
+    first = next(iter(medians))
+    others = "".join(f"   ({k} {v:.3f}x)" for k, v in medians.items() if k != first)
+    print(
+        f"{name:<40} reference {statistics.median(refs) * 1e3:7.2f} ms   "
+        f"{first} median paired ratio {medians[first]:.3f}x{others}"
+    )
+    return medians[first]
+
+
+def _check(name: str, np, pairs, dtype) -> None:
+    tol = 1e-3 if dtype == np.float32 else 1e-9
+    for what, want, got in pairs:
+        if want is None:
+            continue
+        if got.dtype != dtype:
+            raise SystemExit(f"{name}: {what} is {got.dtype}, expected {dtype}")
+        have = got.detach().numpy()
+        err = float(np.max(np.abs(want - have)) / (np.max(np.abs(want)) + 1e-12))
+        if err > tol:
+            raise SystemExit(f"{name}: {what} differs from the reference (rel. error {err:.2e})")
+
+
+def conv_case(name, batch, c_in, c_out, size, need_dx, repeats, dtype_name) -> float:
     import numpy as np
 
     import tinygrad_digits as tg
@@ -75,44 +138,45 @@ def run_case(name, batch, c_in, c_out, size, need_dx, repeats, dtype_name):
     tb = tg.tensor(b, requires_grad=True)
     tgrad = tg.tensor(g)
 
-    ref = reference_step(np, x, w, b, g, 1, need_dx)
-    got = framework_step(tg, conv2d, tx, tw, tb, tgrad, 1)
-    tol = 1e-3 if dtype == np.float32 else 1e-9
-    for r, t, what in zip(ref, got, ("out", "grad w", "grad b", "grad x")):
-        if r is None:
-            continue
-        if t.dtype != dtype:
-            raise SystemExit(f"{name}: {what} is {t.dtype}, expected {dtype}")
-        err = float(np.max(np.abs(r - t.detach().numpy())) / (np.max(np.abs(r)) + 1e-12))
-        if err > tol:
-            raise SystemExit(f"{name}: {what} differs from the reference (rel. error {err:.2e})")
+    def step(fn: Callable) -> tuple:
+        tw.grad = tb.grad = tx.grad = None
+        out = fn(tx, tw, tb, padding=1)
+        out.backward(tgrad)
+        return out, tw.grad, tb.grad, tx.grad
 
-    def time_ref() -> float:
-        t0 = time.perf_counter()
-        reference_step(np, x, w, b, g, 1, need_dx)
-        return time.perf_counter() - t0
-
-    def time_fw() -> float:
-        t0 = time.perf_counter()
-        framework_step(tg, conv2d, tx, tw, tb, tgrad, 1)
-        return time.perf_counter() - t0
-
-    for _ in range(2):  # warm up caches and BLAS threads
-        time_ref()
-        time_fw()
-    refs, fws, ratios = [], [], []
-    for _ in range(repeats):
-        r = time_ref()
-        f = time_fw()
-        refs.append(r)
-        fws.append(f)
-        ratios.append(f / r)
-    print(
-        f"{name:<38} reference {statistics.median(refs) * 1e3:7.2f} ms   "
-        f"tinygrad_digits {statistics.median(fws) * 1e3:7.2f} ms   "
-        f"median paired ratio {statistics.median(ratios):.3f}x"
+    want = reference_conv(np, x, w, b, g, 1, need_dx)
+    for fn in (conv2d, composite_conv2d):
+        got = step(fn)
+        _check(name, np, zip(("out", "grad w", "grad b", "grad x"), want, got), dtype)
+    return paired(
+        name,
+        lambda: reference_conv(np, x, w, b, g, 1, need_dx),
+        {"conv2d": lambda: step(conv2d), "unfused composite": lambda: step(composite_conv2d)},
+        repeats,
     )
-    return statistics.median(ratios)
+
+
+def pool_case(name, batch, channels, size, repeats, dtype_name) -> float:
+    import numpy as np
+
+    import tinygrad_digits as tg
+    from tinygrad_digits.conv import max_pool2d
+
+    rng = np.random.default_rng(1)
+    dtype = np.dtype(dtype_name)
+    x = rng.permutation(batch * channels * size * size).astype(dtype)
+    x = x.reshape(batch, channels, size, size)
+    g = rng.standard_normal((batch, channels, size // 2, size // 2)).astype(dtype)
+    tx, tgrad = tg.tensor(x, requires_grad=True), tg.tensor(g)
+
+    def step() -> tuple:
+        tx.grad = None
+        out = max_pool2d(tx, 2)
+        out.backward(tgrad)
+        return out, tx.grad
+
+    _check(name, np, zip(("out", "grad x"), reference_max_pool(np, x, g), step()), dtype)
+    return paired(name, lambda: reference_max_pool(np, x, g), {"max_pool2d": step}, repeats)
 
 
 def main() -> None:
@@ -123,14 +187,16 @@ def main() -> None:
     args = parser.parse_args()
     _set_threads(args.threads)
     dtype = "float64" if args.float64 else "float32"
-    print(f"conv2d 3x3, padding 1, forward + backward, {dtype}, {args.threads} threads")
-    cases = [
-        ("batch 64, 1->32 on 28x28 (no grad x)", 64, 1, 32, 28, False),
-        ("batch 64, 32->64 on 14x14 (grad x)", 64, 32, 64, 14, True),
-        ("batch 64, 32->32 on 28x28 (grad x)", 64, 32, 32, 28, True),
+    print(f"forward + backward, {dtype}, {args.threads} BLAS thread(s), {args.repeats} pairs")
+    ratios = [
+        conv_case(
+            "conv 3x3 p1, b64, 1->32 on 28x28 (no dx)", 64, 1, 32, 28, False, args.repeats, dtype
+        ),
+        conv_case("conv 3x3 p1, b64, 32->64 on 14x14", 64, 32, 64, 14, True, args.repeats, dtype),
+        conv_case("conv 3x3 p1, b64, 32->32 on 28x28", 64, 32, 32, 28, True, args.repeats, dtype),
     ]
-    ratios = [run_case(*case, args.repeats, dtype) for case in cases]
-    print(f"worst median ratio {max(ratios):.3f}x (goal <= 1.15x)")
+    print(f"conv2d: worst median ratio {max(ratios):.3f}x (goal <= 1.15x)")
+    pool_case("max_pool 2x2, b64, 32 ch on 28x28", 64, 32, 28, args.repeats, dtype)
 
 
 if __name__ == "__main__":

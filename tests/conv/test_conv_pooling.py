@@ -93,6 +93,7 @@ MAX_CASES = [  # kernel, stride, padding, dilation, ceil_mode
     ((3, 3), (2, 2), (0, 1), (1, 1), True),
     ((2, 3), (1, 2), (1, 1), (2, 1), False),
     ((3, 3), (2, 2), (1, 1), (1, 1), True),
+    ((2, 2), (3, 2), (0, 0), (1, 1), False),  # gaps between windows
 ]
 
 
@@ -147,6 +148,7 @@ AVG_CASES = [  # kernel, stride, padding, ceil_mode, count_include_pad
     ((3, 2), (2, 1), (1, 1), False, False),
     ((3, 3), (2, 2), (1, 0), True, True),
     ((3, 3), (2, 2), (1, 1), True, False),
+    ((2, 1), (3, 2), (0, 0), False, True),  # gaps between windows
 ]
 
 

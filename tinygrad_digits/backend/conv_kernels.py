@@ -51,6 +51,17 @@ class Window:
         (hp, wp), (sh, sw), (eh, ew) = self.padded(h, w), self.stride, self.span()
         return (hp - eh) // sh + 1, (wp - ew) // sw + 1
 
+    def disjoint(self) -> bool:
+        """True when no two windows share a pixel (stride at least the window's span)."""
+        (sh, sw), (eh, ew) = self.stride, self.span()
+        return sh >= eh and sw >= ew
+
+    def tiles(self, h: int, w: int) -> bool:
+        """True when the windows cover every padded pixel exactly once."""
+        (hp, wp), (oh, ow) = self.padded(h, w), self.out_size(h, w)
+        (kh, kw), (sh, sw) = self.kernel, self.stride
+        return self.dilation == (1, 1) and (sh, sw) == (kh, kw) and (hp, wp) == (oh * kh, ow * kw)
+
     def offsets(self, oh: int, ow: int) -> list[tuple[int, int, slice, slice]]:
         """(i, j, rows, cols) for each kernel offset: the padded-image pixels it touches."""
         (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
@@ -102,14 +113,21 @@ def _looped_im2col(device: Device, x: Any, win: Window, value: float) -> Any:
 
 def _scatter(device: Device, parts: Any, win: Window, hw: tuple[int, int], like: Any) -> Any:
     """zeros(N, C, H, W) with parts(k) added onto the pixels kernel offset k reads; padding
-    dropped. Offsets never overlap within one step, so each step is one slice-add."""
+    dropped. Offsets never overlap within one step, so each step is one slice-add; windows
+    that never overlap are written without the add, and windows that tile the image
+    without the zero fill."""
     xp = device.xp
     h, w = hw
     oh, ow = win.out_size(h, w)
-    out = xp.zeros((*like.shape[:2], *win.padded(h, w)), dtype=like.dtype, **device.creation_kw)
+    shape = (*like.shape[:2], *win.padded(h, w))
+    fill = xp.empty if win.tiles(h, w) else xp.zeros
+    out = fill(shape, dtype=like.dtype, **device.creation_kw)
+    overlapping = not win.disjoint()
     in_place = _has_strides(device)
     for k, (_, _, rows, cols) in enumerate(win.offsets(oh, ow)):
-        if in_place:  # a writable view: add into it without a temporary
+        if not overlapping:
+            out[:, :, rows, cols] = parts(k)
+        elif in_place:  # a writable view: add into it without a temporary
             target = out[:, :, rows, cols]
             target += parts(k)
         else:
@@ -161,43 +179,45 @@ def lowest(dtype: np.dtype) -> float | int:
 def window_max(device: Device, x: Any, win: Window) -> tuple[Any, list[Any]]:
     """The maximum of each window (padding never wins) and, per kernel offset, a bool mask of
     the windows whose maximum it supplies: exactly one offset per window, the first in
-    row-major window order on ties (a NaN counts as the maximum, as in torch)."""
+    row-major window order on ties. (A window holding NaN has maximum NaN and no pick, so
+    it passes no gradient.)"""
     xp = device.xp
-    dtype = device.numpy_dtype(x)
-    parts = _slices(device, x, win, lowest(dtype))
+    parts = _slices(device, x, win, lowest(device.numpy_dtype(x)))
     best = parts[0]
     for part in parts[1:]:
-        best = xp.maximum(best, part)  # propagates NaN
+        best = xp.maximum(best, part)
     picks, taken = [], None
-    for part in parts:
+    for k, part in enumerate(parts):
         hit = part == best
-        if dtype.kind == "f":
-            hit = hit | xp.isnan(part)
         if taken is not None:
             hit = hit & ~taken
-        taken = hit if taken is None else taken | hit
+        if k < len(parts) - 1:
+            taken = hit if taken is None else taken | hit
         picks.append(hit)
     return best, picks
+
+
+def _weigh(device: Device, a: Any, mask: Any) -> Any:
+    """a where mask holds, else 0, by one multiply (NumPy and CuPy multiply by bool directly)."""
+    return a * (mask if _has_strides(device) else device.xp.astype(mask, a.dtype))
 
 
 def window_gather(device: Device, x: Any, win: Window, masks: list[Any] | None = None) -> Any:
     """(N, C, H, W) -> (N, C, OH, OW): each window's sum (zero padding), each offset's value
     weighted by its mask when masks are given (then it picks one element per window)."""
-    xp = device.xp
     parts = _slices(device, x, win, 0.0)
     if masks is not None:
-        parts = [part * xp.astype(m, x.dtype) for part, m in zip(parts, masks)]
+        parts = [_weigh(device, part, m) for part, m in zip(parts, masks)]
     total = parts[0]
     for part in parts[1:]:
         total = total + part
-    return xp.asarray(total, copy=True) if len(parts) == 1 and masks is None else total
+    return device.xp.asarray(total, copy=True) if len(parts) == 1 and masks is None else total
 
 
 def window_scatter(
     device: Device, g: Any, win: Window, hw: tuple[int, int], masks: list[Any] | None = None
 ) -> Any:
     """The adjoint of window_gather: add g (times offset k's mask) onto every window."""
-    xp = device.xp
     if masks is None:
         return _scatter(device, lambda k: g, win, hw, g)
-    return _scatter(device, lambda k: g * xp.astype(masks[k], g.dtype), win, hw, g)
+    return _scatter(device, lambda k: _weigh(device, g, masks[k]), win, hw, g)
