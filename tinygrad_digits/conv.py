@@ -14,6 +14,7 @@ import numpy as np
 from .autograd import _device_mismatch, no_grad
 from .backend.conv_kernels import Window
 from .errors import ShapeError
+from .functions.batchnorm import BatchNorm
 from .functions.conv import Conv2d
 from .functions.pool import MaxPool2d, WindowGather
 from .tensor import Tensor
@@ -306,28 +307,34 @@ def batch_norm(
                 f"{op}: expected more than 1 value per channel when training, got input of "
                 f"shape {input.shape}; use a batch of 2 or more, or call .eval()"
             )
-        mean = input.mean(dim=dims, keepdim=True)
-        centred = input - mean
-        var = (centred * centred).mean(dim=dims, keepdim=True)
-        if running_mean is not None or running_var is not None:
+
+        def track(mean: Any, var: Any) -> None:
+            as_tensor = lambda a: Tensor._make(a, input.device, False)  # noqa: E731
             with no_grad():
-                _update(running_mean, mean, momentum)
-                _update(running_var, var * (count / (count - 1)), momentum)
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError(
-                f"{op}: evaluation (training=False) needs running_mean and running_var; "
-                "pass them, or training=True to use the batch's statistics"
-            )
-        centred = input - running_mean.reshape(shape)
-        var = running_var.reshape(shape)
-    scale = (var + eps).rsqrt()
+                _update(running_mean, as_tensor(mean), momentum)
+                _update(running_var, as_tensor(var * (count / (count - 1))), momentum)
+
+        present = [t for t in (weight, bias) if t is not None]
+        return BatchNorm.apply(
+            input,
+            *present,
+            dims=dims,
+            eps=eps,
+            affine=(weight is not None, bias is not None),
+            track=track if running_mean is not None or running_var is not None else None,
+        )
+    if running_mean is None or running_var is None:
+        raise ValueError(
+            f"{op}: evaluation (training=False) needs running_mean and running_var; "
+            "pass them, or training=True to use the batch's statistics"
+        )
+    scale = (running_var + eps).rsqrt()  # y = x * scale + shift, two passes over x
     if weight is not None:
-        scale = scale * weight.reshape(shape)
-    out = centred * scale
+        scale = scale * weight
+    shift = -running_mean * scale
     if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+        shift = shift + bias
+    return input * scale.reshape(shape) + shift.reshape(shape)
 
 
 def _update(stat: Tensor | None, batch: Tensor, momentum: float) -> None:
