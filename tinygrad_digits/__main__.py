@@ -1,0 +1,7 @@
+"""`python -m tinygrad_digits ...` runs the command-line interface (see cli.py)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
