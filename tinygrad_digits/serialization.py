@@ -109,36 +109,37 @@ def load(path: str | os.PathLike[str], map_location: DeviceLike = None) -> Any:
     device = get_device(map_location if map_location is not None else "cpu")
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file: '{path}'")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except ValueError as exc:  # not a zip or .npy: NumPy would need pickle to read it
-        raise ModelFileError(
-            f"load: '{path}' is not a tinygrad_digits file (not an .npz archive; files from "
-            f"torch.save or pickle are not read, because loading them can run code): {exc}"
-        ) from exc
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise ModelFileError(f"load: can't read '{path}': {_why(exc)}") from exc
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ModelFileError(
-            f"load: '{path}' is a single NumPy array (.npy), not a tinygrad_digits file; read it "
-            "with numpy.load and wrap it with tinygrad_digits.tensor"
-        )
-    with archive:
+    with open(path, "rb") as f:  # our own handle: closed even when NumPy gives up half-way
         try:
-            if _MANIFEST not in archive.files:
-                raise ModelFileError(
-                    f"load: '{path}' is an .npz archive but not a tinygrad_digits file (no "
-                    f"manifest; it holds {_names(archive.files)}); read it with numpy.load"
-                )
-            manifest = _manifest(archive[_MANIFEST], path)
-            return _decode(manifest["tree"], archive, device, path)
-        except ModelFileError:
-            raise
-        except (OSError, zipfile.BadZipFile, EOFError, ValueError, KeyError) as exc:
+            archive = np.load(f, allow_pickle=False)
+        except ValueError as exc:  # not a zip or .npy: NumPy would need pickle to read it
             raise ModelFileError(
-                f"load: '{path}' is corrupt or truncated: {_why(exc)}. Save it again from the "
-                "model if you can."
+                f"load: '{path}' is not a tinygrad_digits file (not an .npz archive; files from "
+                f"torch.save or pickle are not read, because loading them can run code): {exc}"
             ) from exc
+        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+            raise ModelFileError(f"load: can't read '{path}': {_why(exc)}") from exc
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ModelFileError(
+                f"load: '{path}' is a single NumPy array (.npy), not a tinygrad_digits file; "
+                "read it with numpy.load and wrap it with tinygrad_digits.tensor"
+            )
+        with archive:
+            try:
+                if _MANIFEST not in archive.files:
+                    raise ModelFileError(
+                        f"load: '{path}' is an .npz archive but not a tinygrad_digits file (no "
+                        f"manifest; it holds {_names(archive.files)}); read it with numpy.load"
+                    )
+                manifest = _manifest(archive[_MANIFEST], path)
+                return _decode(manifest["tree"], archive, device, path)
+            except ModelFileError:
+                raise
+            except (OSError, zipfile.BadZipFile, EOFError, ValueError, KeyError) as exc:
+                raise ModelFileError(
+                    f"load: '{path}' is corrupt or truncated: {_why(exc)}. Save it again from "
+                    "the model if you can."
+                ) from exc
 
 
 def _why(exc: BaseException) -> str:
