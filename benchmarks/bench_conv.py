@@ -65,6 +65,28 @@ def reference_max_pool(np, x, g):
     return out, gx
 
 
+def reference_batch_norm(np, x, w, b, g, eps=1e-5):
+    """Training-mode batch norm over (N, H, W) and its closed-form backward."""
+    axes, shape = (0, 2, 3), (1, -1, 1, 1)
+    centred = x - x.mean(axes, keepdims=True)
+    inv = 1 / np.sqrt((centred * centred).mean(axes, keepdims=True) + eps)
+    xhat = centred * inv
+    out = xhat * w.reshape(shape) + b.reshape(shape)
+    gb, gw = g.sum(axes), (g * xhat).sum(axes)
+    gxhat = g * w.reshape(shape)
+    spread = (gxhat * xhat).mean(axes, keepdims=True)
+    gx = inv * (gxhat - gxhat.mean(axes, keepdims=True) - xhat * spread)
+    return out, gx, gw, gb
+
+
+def composite_batch_norm(x, w, b, eps=1e-5):
+    """The same batch norm as separate Tensor ops (mean, var, rsqrt, ...)."""
+    dims, shape = (0, 2, 3), (1, -1, 1, 1)
+    centred = x - x.mean(dim=dims, keepdim=True)
+    var = (centred * centred).mean(dim=dims, keepdim=True)
+    return centred * ((var + eps).rsqrt() * w.reshape(shape)) + b.reshape(shape)
+
+
 def composite_conv2d(x, w, b, padding):
     """The same conv as separate Tensor ops: Im2Col -> matmul -> reshape -> + bias."""
     from tinygrad_digits.backend.conv_kernels import Window
@@ -179,6 +201,42 @@ def pool_case(name, batch, channels, size, repeats, dtype_name) -> float:
     return paired(name, lambda: reference_max_pool(np, x, g), {"max_pool2d": step}, repeats)
 
 
+def batch_norm_case(name, batch, channels, size, repeats, dtype_name) -> float:
+    import numpy as np
+
+    import tinygrad_digits as tg
+    from tinygrad_digits.conv import batch_norm
+
+    rng = np.random.default_rng(2)
+    dtype = np.dtype(dtype_name)
+    x = rng.standard_normal((batch, channels, size, size)).astype(dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    w = rng.standard_normal(channels).astype(dtype)
+    b = rng.standard_normal(channels).astype(dtype)
+    tx, tgrad = tg.tensor(x, requires_grad=True), tg.tensor(g)
+    tw, tb = tg.tensor(w, requires_grad=True), tg.tensor(b, requires_grad=True)
+    running_mean, running_var = tg.zeros(channels, dtype=dtype), tg.ones(channels, dtype=dtype)
+
+    def fused(x, w, b):
+        return batch_norm(x, running_mean, running_var, w, b, training=True)
+
+    def step(fn: Callable) -> tuple:
+        tx.grad = tw.grad = tb.grad = None
+        out = fn(tx, tw, tb)
+        out.backward(tgrad)
+        return out, tx.grad, tw.grad, tb.grad
+
+    want = reference_batch_norm(np, x, w, b, g)
+    for fn in (fused, composite_batch_norm):
+        _check(name, np, zip(("out", "grad x", "grad w", "grad b"), want, step(fn)), dtype)
+    return paired(
+        name,
+        lambda: reference_batch_norm(np, x, w, b, g),
+        {"batch_norm": lambda: step(fused), "composite": lambda: step(composite_batch_norm)},
+        repeats,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
@@ -197,6 +255,7 @@ def main() -> None:
     ]
     print(f"conv2d: worst median ratio {max(ratios):.3f}x (goal <= 1.15x)")
     pool_case("max_pool 2x2, b64, 32 ch on 28x28", 64, 32, 28, args.repeats, dtype)
+    batch_norm_case("batch_norm train, b64, 32 ch on 28x28", 64, 32, 28, args.repeats, dtype)
 
 
 if __name__ == "__main__":
