@@ -190,3 +190,20 @@ def test_pools_keep_float32_and_unbatched(device: str) -> None:
         x.grad = None
         out.sum().backward()
         assert x.grad.dtype == tg.float32
+
+
+def test_max_pool_nan_window_outputs_nan(device: str) -> None:
+    """A window holding NaN has maximum NaN (as torch) and passes no gradient."""
+    x = tg.tensor([[[[float("nan"), 1.0], [2.0, 3.0]]]], dtype=tg.float64, device=device)
+    x.requires_grad_()
+    out = max_pool2d(x, 2)
+    assert np.isnan(host(out)).all()
+    out.sum().backward()
+    np.testing.assert_array_equal(host(x.grad), np.zeros((1, 1, 2, 2)))
+
+
+def test_max_pool_integer_input(device: str) -> None:
+    x = tg.tensor([[[[1, 5, 2], [7, 3, 0], [4, 4, 9]]]], device=device)
+    np.testing.assert_array_equal(
+        host(max_pool2d(x, 2, 1, padding=1))[0, 0, 1:3, 1:3], [[7, 5], [7, 9]]
+    )

@@ -211,7 +211,7 @@ def window_gather(device: Device, x: Any, win: Window, masks: list[Any] | None =
     total = parts[0]
     for part in parts[1:]:
         total = total + part
-    return device.xp.asarray(total, copy=True) if len(parts) == 1 and masks is None else total
+    return total * 1 if len(parts) == 1 and masks is None else total  # never a view of x
 
 
 def window_scatter(
