@@ -1,0 +1,37 @@
+"""The training doctor: why isn't my network learning?
+
+`quick_checks(model, x, y)` runs the cheap checks on one batch before training;
+`diagnose(model, x, y, loss_fn, optimizer, steps=20)` runs a few real steps and returns a
+`Report` of every finding, each a measured, one-line diagnosis with the fix. Findings are data
+(`Finding`: code, severity, layer, message, advice, value) for notebooks; `Report.print()`
+and `format_findings` turn them into text. NaN hunting: `tinygrad_digits.detect_anomaly()`.
+"""
+
+from .findings import (
+    CODES,
+    ERROR,
+    INFO,
+    WARNING,
+    Finding,
+    at_least,
+    format_findings,
+    sort_findings,
+)
+from .report import LayerRow, Report
+from .runner import check_before_training, diagnose, quick_checks
+
+__all__ = [
+    "CODES",
+    "ERROR",
+    "INFO",
+    "WARNING",
+    "Finding",
+    "LayerRow",
+    "Report",
+    "at_least",
+    "check_before_training",
+    "diagnose",
+    "format_findings",
+    "quick_checks",
+    "sort_findings",
+]

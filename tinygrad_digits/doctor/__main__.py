@@ -1,0 +1,7 @@
+"""`python -m tinygrad_digits.doctor [options]`: the doctor subcommand on its own."""
+
+import sys
+
+from .cli_doctor import main
+
+sys.exit(main())

@@ -1,0 +1,467 @@
+"""Checks on a few real training steps: update-to-weight ratios (the learning rate), gradient
+norms per layer (vanishing, exploding), shrinking weights (weight decay), the loss curve and
+the predictions the network ends up making."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .findings import ERROR, WARNING, Finding
+
+# Update-to-weight ratio |Δw|/|w| per step: about 1e-3 (SGD) to 1e-2 (Adam, early) is healthy.
+RATIO_HIGH = 0.1  # median over the steps, any layer
+RATIO_JUMP = 1.0  # any single step: the weights changed by more than their own size
+RATIO_LOW = 1e-5  # median, the fastest-learning layer
+RATIO_SLOW = 1e-4  # ...this slow counts too when the loss is not moving either
+# The learning rate the advice aims at, as an update-to-weight ratio.
+RATIO_TARGET_HIGH, RATIO_TARGET_LOW = 3e-3, 1e-3
+# Gradient-to-weight norm ratio of a layer, relative to the output layer's.
+VANISHING_PROFILE = 1e-3
+EXPLODING_PROFILE = 1e3
+EXPLODING_REL = 1e2  # |grad| / |weight| of a layer, absolute
+FLAT_REL = 1e-8  # every layer below this: the loss is flat
+SHRINK = 0.5  # a weight norm below half its starting value
+NOT_MOVING = 0.01  # relative change of the loss on the fixed batch
+DIVERGING = 1.2
+STUCK = 0.97  # loss at least this share of the constant-output baseline
+# Predictions: spread across inputs (C * mean std of class probabilities) below this is constant.
+CONSTANT_PREDICTIONS = 0.05
+ONE_CLASS_SHARE = 0.9
+
+
+@dataclass
+class LayerHistory:
+    """Per-step norms of one weight tensor: gradient, weight (before the step) and update."""
+
+    name: str
+    shape: tuple[int, ...]
+    grad: list[float] = field(default_factory=list)
+    weight: list[float] = field(default_factory=list)
+    update: list[float] = field(default_factory=list)
+    weight_end: float | None = None  # the norm after the last step
+
+    def ratios(self) -> np.ndarray:
+        return np.asarray(self.update) / np.maximum(np.asarray(self.weight), 1e-30)
+
+    def rel_grads(self) -> np.ndarray:
+        return np.asarray(self.grad) / np.maximum(np.asarray(self.weight), 1e-30)
+
+    @property
+    def median_ratio(self) -> float:
+        return float(np.median(self.ratios())) if self.update else math.nan
+
+    @property
+    def max_ratio(self) -> float:
+        return float(np.max(self.ratios())) if self.update else math.nan
+
+    @property
+    def median_grad(self) -> float:
+        return float(np.median(self.grad)) if self.grad else math.nan
+
+    @property
+    def median_rel_grad(self) -> float:
+        return float(np.median(self.rel_grads())) if self.grad else math.nan
+
+
+@dataclass
+class TrainingHistory:
+    """What the doctor measured while running the optimizer."""
+
+    layers: list[LayerHistory]
+    losses: list[float] = field(default_factory=list)
+    lr: float | None = None
+    weight_decay: float = 0.0
+    optimizer: str = "?"
+    nan_step: int | None = None
+    nan_value: str = "NaN"
+    anomaly: str | None = None
+    nonfinite_grad_layer: str | None = None
+
+    @property
+    def steps(self) -> int:
+        return len(self.losses)
+
+
+def _round_lr(lr: float) -> str:
+    """A learning rate rounded to 1, 2 or 5 times a power of ten."""
+    if not lr > 0 or not math.isfinite(lr):
+        return "a smaller value"
+    exp = math.floor(math.log10(lr))
+    mant = lr / 10**exp
+    mant = 5 if mant >= 5 else 2 if mant >= 2 else 1
+    return f"{mant * 10**exp:.0e}".replace("e-0", "e-").replace("e+00", "").replace("e+0", "e")
+
+
+def check_nonfinite(h: TrainingHistory) -> list[Finding]:
+    """NaN/inf in the loss (with what anomaly mode found) or in a gradient."""
+    out: list[Finding] = []
+    if h.nan_step is not None:
+        last = f" (last finite loss {h.losses[-1]:.4g})" if h.losses else ""
+        msg = f"the loss became {h.nan_value} at step {h.nan_step}{last}"
+        if h.anomaly:
+            msg += f"; detect_anomaly() traced it to: {h.anomaly.split('. ')[0]}"
+            advice = (
+                "keep log/sqrt/division inputs away from 0 (clamp(min=1e-7), or cross_entropy on "
+                "raw logits instead of log(softmax)); if the weights blew up first, lower the "
+                "learning rate"
+            )
+        else:
+            advice = (
+                "re-run the step inside `with tinygrad_digits.detect_anomaly():` to find the op "
+                "and the line that made the NaN; then clamp its input or lower the learning rate"
+            )
+        out.append(Finding("loss_nan", ERROR, None, msg, advice, float(h.nan_step)))
+    if h.nonfinite_grad_layer is not None:
+        out.append(
+            Finding(
+                "nonfinite_gradients",
+                ERROR,
+                h.nonfinite_grad_layer,
+                f"the gradient of {h.nonfinite_grad_layer} holds NaN or inf while the loss is "
+                "finite",
+                "run one step inside `with tinygrad_digits.detect_anomaly():` to find the op "
+                "whose backward makes it (sqrt or log at 0, division by ~0)",
+            )
+        )
+    return out
+
+
+def check_updates(
+    h: TrainingHistory,
+    loss_change: float | None,
+    high: float = RATIO_HIGH,
+    jump: float = RATIO_JUMP,
+    low: float = RATIO_LOW,
+    advice_note: str = "",
+) -> list[Finding]:
+    """The update-to-weight ratio says whether the learning rate fits: ~1e-3 is healthy.
+    `advice_note` is appended to the too-high advice (e.g. to normalise inputs first)."""
+    layers = [layer for layer in h.layers if layer.update]
+    if not layers:
+        return []
+    lr = h.lr
+    lr_text = f"lr={lr:g}" if lr is not None else "the learning rate"
+    over = "in the first step" if h.steps <= 1 else f"median over {h.steps} steps"
+    worst = max(layers, key=lambda layer: layer.median_ratio)
+    jumpiest = max(layers, key=lambda layer: layer.max_ratio)
+    out: list[Finding] = []
+    if worst.median_ratio > high or jumpiest.max_ratio > jump:
+        if worst.median_ratio > high:
+            layer, ratio, how = worst, worst.median_ratio, over
+        else:
+            layer, ratio, how = jumpiest, jumpiest.max_ratio, "in a single step"
+        # aim at a healthy ratio, but never suggest more than 1000x lower in one go
+        target = _round_lr(lr * max(RATIO_TARGET_HIGH / ratio, 1e-3)) if lr else "10-100x lower"
+        out.append(
+            Finding(
+                "lr_too_high",
+                WARNING,
+                layer.name,
+                f"each step changes {layer.name}'s weights by |Δw|/|w| = {ratio:.2g} ({how}; "
+                f"about 1e-3 is healthy): {lr_text} is far too high",
+                f"lower the learning rate to about {target}{advice_note}",
+                ratio,
+            )
+        )
+        return out
+    best = max(layers, key=lambda layer: layer.median_ratio)
+    ratio = best.median_ratio
+    slow = ratio < low or (
+        ratio < max(low, RATIO_SLOW) and loss_change is not None and loss_change < NOT_MOVING
+    )
+    if slow:
+        target = _round_lr(lr * RATIO_TARGET_LOW / max(ratio, 1e-12)) if lr else "10-1000x higher"
+        out.append(
+            Finding(
+                "lr_too_low",
+                WARNING,
+                best.name,
+                f"each step changes the weights by |Δw|/|w| = {ratio:.2g} at most ({over}, in "
+                f"{best.name}, the fastest-learning layer; about 1e-3 is healthy): {lr_text} is "
+                "far too low",
+                f"raise the learning rate to about {target}",
+                ratio,
+            )
+        )
+    return out
+
+
+def check_weight_norms(h: TrainingHistory) -> list[Finding]:
+    """Weights collapsing towards 0 during the run (usually weight decay far too strong)."""
+
+    def end(layer: LayerHistory) -> float:
+        return layer.weight_end if layer.weight_end is not None else layer.weight[-1]
+
+    shrunk = [
+        layer
+        for layer in h.layers
+        if len(layer.weight) >= 2 and layer.weight[0] > 0 and end(layer) < SHRINK * layer.weight[0]
+    ]
+    if not shrunk:
+        return []
+    first = min(shrunk, key=lambda layer: end(layer) / layer.weight[0])
+    factor = end(first) / first.weight[0]
+    if h.weight_decay and h.lr:
+        keep = 1 - h.lr * h.weight_decay
+        advice = (
+            f"weight_decay={h.weight_decay:g} with lr={h.lr:g} scales the weights by "
+            f"{keep:.3g} every step: use weight_decay around 1e-4 to 5e-4"
+        )
+    else:
+        advice = "the loss pulls the weights to 0: check the loss and the labels"
+    return [
+        Finding(
+            "weights_shrinking",
+            WARNING,
+            first.name,
+            f"{first.name}'s weights shrank from norm {first.weight[0]:.3g} to {end(first):.3g} "
+            f"(x{factor:.2g}) in {h.steps} steps",
+            advice,
+            factor,
+        )
+    ]
+
+
+def check_gradients(h: TrainingHistory, when: str = "") -> list[Finding]:
+    """Gradient-to-weight norms per layer, compared with the output layer's: vanishing when the
+    first layers get 1000x less, exploding when they get 1000x more (or grads dwarf weights)."""
+    layers = [layer for layer in h.layers if layer.grad]
+    if len(layers) < 1:
+        return []
+    rel = np.array([layer.median_rel_grad for layer in layers])
+    if not np.all(np.isfinite(rel)):
+        return []
+    when = f" {when}" if when else ""
+    out: list[Finding] = []
+    if rel.max() < FLAT_REL:
+        return [
+            Finding(
+                "vanishing_gradients",
+                WARNING,
+                None,
+                f"every layer's gradient is below {FLAT_REL:g} of its weights{when}: the loss is "
+                "flat around these weights, so nothing can learn",
+                "look for saturated outputs (a sigmoid or softmax pinned at 0 or 1) or a loss "
+                "that ignores the network's output",
+                float(rel.max()),
+            )
+        ]
+    last = rel[-1]
+    if len(layers) >= 2 and last > 0:
+        profile = rel[:-1] / last
+        k = int(np.argmin(profile))
+        if profile[k] < VANISHING_PROFILE:
+            out.append(
+                Finding(
+                    "vanishing_gradients",
+                    WARNING,
+                    layers[k].name,
+                    f"gradients vanish towards the input{when}: relative to its weights, "
+                    f"{layers[k].name} gets {1 / profile[k]:.2g}x less gradient than the output "
+                    f"layer {layers[-1].name}, so the first layers barely learn",
+                    "use ReLU instead of sigmoid/tanh in hidden layers (with Kaiming init), fewer "
+                    "layers, or normalised inputs; saturated units pass back almost no gradient",
+                    float(profile[k]),
+                )
+            )
+        k = int(np.argmax(profile))
+        if profile[k] > EXPLODING_PROFILE:
+            out.append(
+                _exploding(
+                    layers[k].name,
+                    f"{profile[k]:.2g}x more than the output layer's",
+                    when,
+                    float(profile[k]),
+                )
+            )
+            return out
+    k = int(np.argmax(rel))
+    if rel[k] > EXPLODING_REL:
+        out.append(
+            _exploding(
+                layers[k].name, f"{rel[k]:.2g}x the size of its weights", when, float(rel[k])
+            )
+        )
+    return out
+
+
+def _exploding(name: str, how: str, when: str, value: float) -> Finding:
+    return Finding(
+        "exploding_gradients",
+        WARNING,
+        name,
+        f"gradients explode{when}: {name}'s gradient is {how}",
+        "lower the learning rate, clip gradients (nn.utils.clip_grad_norm_(model.parameters(), "
+        "1.0)), normalise the inputs, and start from smaller weights",
+        value,
+    )
+
+
+def check_loss_curve(
+    before: float,
+    after: float,
+    baseline: float | None,
+    steps: int,
+    kind: str | None,
+    num_classes: int | None,
+    causes: list[str],
+) -> list[Finding]:
+    """The loss on one fixed batch before and after the steps: diverging, not moving, or no
+    better than giving every input the same output (stuck at ln(C) for cross-entropy)."""
+    if not (math.isfinite(before) and math.isfinite(after)):
+        return []
+    because = _because(causes)
+    if after > before * DIVERGING + 0.05:
+        return [
+            Finding(
+                "loss_diverging",
+                WARNING,
+                None,
+                f"the loss rose from {before:.4g} to {after:.4g} in {steps} steps",
+                "lower the learning rate (x10); if it still rises, look for a sign error in a "
+                "custom loss" + because,
+                after / before if before else None,
+            )
+        ]
+    if before > 1e-3 and abs(after - before) / before < NOT_MOVING:
+        return [
+            Finding(
+                "loss_not_moving",
+                WARNING,
+                None,
+                f"the loss barely moved in {steps} steps: {before:.4g} -> {after:.4g} "
+                f"({(after - before) / before:+.2%})",
+                ("fix the causes found: " + ", ".join(causes))
+                if causes
+                else "raise the learning rate; check that the optimizer was given "
+                "model.parameters() and that zero_grad/backward/step run every batch",
+                abs(after - before) / before,
+            )
+        ]
+    if (
+        baseline is not None
+        and math.isfinite(baseline)
+        and after > 1e-3
+        and after >= STUCK * baseline
+    ):
+        if (
+            kind == "cross_entropy"
+            and num_classes
+            and abs(after - math.log(num_classes)) < 0.1 * math.log(num_classes)
+        ):
+            msg = (
+                f"after {steps} steps the loss {after:.4g} is stuck near ln({num_classes}) = "
+                f"{math.log(num_classes):.4g}: no better than giving each class 1/{num_classes}"
+            )
+        else:
+            msg = (
+                f"after {steps} steps the loss {after:.4g} is no better than giving every input "
+                f"the same output ({baseline:.4g}): the network ignores its input"
+            )
+        return [
+            Finding(
+                "loss_stuck",
+                WARNING,
+                None,
+                msg,
+                ("fix the causes found: " + ", ".join(causes))
+                if causes
+                else "train longer or raise the learning rate; check that inputs and labels "
+                "were shuffled together",
+                after / baseline if baseline else None,
+            )
+        ]
+    return []
+
+
+def _because(causes: list[str]) -> str:
+    return f" (see also: {', '.join(causes)})" if causes else ""
+
+
+def prediction_probs(outputs: np.ndarray, bounded: bool) -> np.ndarray:
+    """Class probabilities from outputs: softmax of logits, or sigmoid-like outputs in [0, 1]
+    normalised to sum to 1."""
+    o = outputs.astype(np.float64)
+    if bounded and o.min() >= 0 and o.max() <= 1:
+        s = o.sum(axis=1, keepdims=True)
+        return np.where(s > 0, o / np.maximum(s, 1e-300), 1.0 / o.shape[1])
+    e = np.exp(o - o.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def check_predictions(
+    probs: np.ndarray, labels: np.ndarray | None, steps: int, causes: list[str]
+) -> list[Finding]:
+    """Predictions that ignore the input: collapsed to the uniform 1/C or to one class."""
+    if probs.ndim != 2 or probs.shape[1] < 2 or probs.shape[0] < 2:
+        return []
+    c = probs.shape[1]
+    spread = float(c * probs.std(axis=0).mean())
+    pred = probs.argmax(axis=1)
+    counts = np.bincount(pred, minlength=c)
+    top = int(counts.argmax())
+    share = float(counts[top]) / pred.size
+    label_share = 0.0
+    if labels is not None and labels.size and labels.min() >= 0:
+        label_share = float(np.bincount(labels).max()) / labels.size
+    advice = (
+        ("fix the causes found: " + ", ".join(causes))
+        if causes
+        else "check that the network sees its input (shapes, a detach() or no_grad in the "
+        "forward, inputs and labels shuffled together), then raise the learning rate"
+    )
+    if spread < CONSTANT_PREDICTIONS:
+        maxp = float(probs.max(axis=1).mean())
+        if maxp < 1.5 / c:
+            return [
+                Finding(
+                    "predictions_uniform",
+                    WARNING,
+                    None,
+                    f"after {steps} steps every input gets about 1/{c} = {1 / c:.2g} for each "
+                    f"class (largest share {maxp:.2g} on average; outputs vary by only "
+                    f"{spread / c:.2g} across inputs): the network predicts the average",
+                    advice,
+                    maxp,
+                )
+            ]
+        return [
+            Finding(
+                "predictions_one_class",
+                WARNING,
+                None,
+                f"after {steps} steps the network predicts class {top} for {share:.0%} of inputs "
+                f"and its outputs barely depend on the input (they vary by {spread / c:.2g})",
+                advice,
+                share,
+            )
+        ]
+    if c >= 3 and share >= ONE_CLASS_SHARE and label_share < 0.5:
+        return [
+            Finding(
+                "predictions_one_class",
+                WARNING,
+                None,
+                f"after {steps} steps the network predicts class {top} for {share:.0%} of inputs, "
+                f"though no class makes up more than {label_share:.0%} of the labels",
+                advice,
+                share,
+            )
+        ]
+    return []
+
+
+__all__ = [
+    "LayerHistory",
+    "TrainingHistory",
+    "check_gradients",
+    "check_loss_curve",
+    "check_nonfinite",
+    "check_predictions",
+    "check_updates",
+    "check_weight_norms",
+    "prediction_probs",
+]

@@ -1,0 +1,195 @@
+"""`tinygrad-digits doctor`: build an MLP configuration, run a few steps on the 8×8 digits and
+print the doctor's full report.
+
+    tinygrad-digits doctor --hidden 4,4 --activation sigmoid --loss mse --optimizer sgd --lr 2
+
+Exit status: 0 when nothing of warning severity was found, 1 when something was, 2 for bad
+arguments (argparse's convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import numpy as np
+
+DIGITS_CLASSES = 10
+
+
+def _sizes(text: str) -> list[int]:
+    """'128,64' -> [128, 64]; '' -> [] (no hidden layer)."""
+    text = text.strip()
+    if not text:
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--hidden takes comma-separated layer widths such as 128,64, got {text!r}"
+        ) from None
+    if any(s <= 0 for s in sizes):
+        raise argparse.ArgumentTypeError(f"--hidden widths must be positive, got {text!r}")
+    return sizes
+
+
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    return parse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The doctor's options, on any parser (the subcommand's, or a standalone one)."""
+    p.add_argument(
+        "--hidden",
+        type=_sizes,
+        default=[128, 64],
+        metavar="W1,W2,...",
+        help="hidden layer widths (default 128,64; 4,4 makes a 64-4-4-10 network)",
+    )
+    p.add_argument(
+        "--activation",
+        default="relu",
+        choices=["relu", "sigmoid", "tanh", "gelu", "leaky_relu"],
+        help="hidden activation (default relu)",
+    )
+    p.add_argument(
+        "--loss",
+        default="cross_entropy",
+        choices=["cross_entropy", "ce", "mse"],
+        help="cross_entropy on logits (default), or mse: squared error against one-hot targets",
+    )
+    p.add_argument(
+        "--output-activation",
+        default="auto",
+        choices=["auto", "none", "sigmoid"],
+        help="applied to the outputs before an mse loss (auto: sigmoid with mse, none otherwise)",
+    )
+    p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"], help="default adam")
+    p.add_argument(
+        "--lr", type=_positive(float), default=None, help="default 1e-3 (adam) or 0.1 (sgd)"
+    )
+    p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default 0)")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty (default 0)")
+    p.add_argument(
+        "--unnormalised",
+        "--unnormalized",
+        action="store_true",
+        help="feed the raw 0-16 pixel values instead of standardised ones",
+    )
+    p.add_argument(
+        "--upsample",
+        action="store_true",
+        help="enlarge the 8x8 digits to 28x28 (784 inputs, like MNIST)",
+    )
+    p.add_argument("--steps", type=_positive(int), default=20, help="training steps (default 20)")
+    p.add_argument("--batch-size", type=_positive(int), default=64, help="default 64")
+    p.add_argument("--seed", type=int, default=0, help="seed for init and batches (default 0)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or strict (default: cpu)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    return p
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the `doctor` subcommand on an argparse subparsers object; returns its parser.
+    Dispatch to `run(args)` (its return value is the exit status)."""
+    p = subparsers.add_parser(
+        "doctor",
+        help="run a few training steps of a configuration and explain why it does not learn",
+        description=(
+            "Build an MLP for the 8x8 digits with the given configuration, train it for a few "
+            "steps, and print what the doctor measured: input scale, bottlenecks, the "
+            "output/loss pairing, saturated or dead units, gradient and update sizes per layer, "
+            "and the loss and predictions. Exit status 1 when it finds a problem."
+        ),
+    )
+    return add_arguments(p)
+
+
+def upsample_digits(x: np.ndarray) -> np.ndarray:
+    """(N, 64) 8×8 digits -> (N, 784): each pixel becomes a 4×4 block, cropped to 28×28."""
+    images = x.reshape(-1, 8, 8)
+    big = np.kron(images, np.ones((4, 4), dtype=x.dtype))[:, 2:30, 2:30]
+    return np.ascontiguousarray(big.reshape(-1, 28 * 28))
+
+
+def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarray]:
+    """(model, loss_fn, optimizer, x, y) for a parsed configuration."""
+    import tinygrad_digits as tg
+
+    from .. import nn, optim
+    from ..data import load_digits_arrays, normalize
+    from ..nn import functional as F
+
+    tg.manual_seed(args.seed)
+    x, y = load_digits_arrays()
+    if args.upsample:
+        x = upsample_digits(x)
+    if not args.unnormalised:
+        x = normalize(x, max_value=16)[0]
+    model = nn.MLP(x.shape[1], args.hidden, DIGITS_CLASSES, activation=args.activation)
+    if args.device:
+        model.to(args.device)
+    if args.loss in ("cross_entropy", "ce"):
+        loss_fn = F.cross_entropy
+    else:
+        squash = args.output_activation in ("auto", "sigmoid")
+
+        def loss_fn(out: Any, target: Any) -> Any:
+            pred = out.sigmoid() if squash else out
+            return F.mse_loss(pred, F.one_hot(target, DIGITS_CLASSES).to(out.dtype))
+
+    params = model.parameters()
+    if args.optimizer == "sgd":
+        lr = args.lr if args.lr is not None else 0.1
+        opt = optim.SGD(params, lr=lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    else:
+        lr = args.lr if args.lr is not None else 1e-3
+        opt = optim.Adam(params, lr=lr, weight_decay=args.weight_decay)
+    return model, loss_fn, opt, x, y
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the doctor for parsed arguments; print the report; 1 if it found a problem."""
+    from .runner import diagnose
+
+    model, loss_fn, opt, x, y = build(args)
+    report = diagnose(
+        model,
+        x,
+        y,
+        loss_fn,
+        opt,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        num_classes=DIGITS_CLASSES,
+        seed=args.seed,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        report.print()
+    sys.stdout.flush()
+    return 0 if report.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry point: `python -m tinygrad_digits.doctor [options]`."""
+    parser = argparse.ArgumentParser(
+        prog="tinygrad-digits doctor",
+        description="Train a digits MLP for a few steps and explain why it does or doesn't learn.",
+    )
+    return run(add_arguments(parser).parse_args(argv))
+
+
+__all__ = ["add_arguments", "add_parser", "build", "main", "run", "upsample_digits"]

@@ -1,0 +1,130 @@
+"""Finding: one measured diagnosis (what is wrong, where, the number behind it, and the fix).
+
+Findings are plain data, so a notebook can filter, tabulate or serialise them; `code` is a
+stable identifier (the list is `CODES`), `message` and `advice` are one line each for people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+_SEVERITY_RANK = {ERROR: 0, WARNING: 1, INFO: 2}
+
+# Every code the doctor can report, with its category, in the order a report lists them:
+# causes (data, set-up, optimisation) before the symptoms they produce (loss, predictions).
+CODES: dict[str, str] = {
+    "nonfinite_inputs": "data",
+    "labels_out_of_range": "data",
+    "inputs_not_normalised": "data",
+    "class_imbalance": "data",
+    "bottleneck": "model",
+    "sigmoid_mse": "model",
+    "squashed_logits": "model",
+    "mse_classification": "model",
+    "initial_loss_high": "model",
+    "loss_nan": "optimisation",
+    "nonfinite_gradients": "gradients",
+    "lr_too_high": "optimisation",
+    "lr_too_low": "optimisation",
+    "weights_shrinking": "optimisation",
+    "exploding_gradients": "gradients",
+    "vanishing_gradients": "gradients",
+    "saturated_units": "activations",
+    "dead_relus": "activations",
+    "constant_units": "activations",
+    "loss_diverging": "loss",
+    "loss_not_moving": "loss",
+    "loss_stuck": "loss",
+    "predictions_uniform": "predictions",
+    "predictions_one_class": "predictions",
+}
+_CODE_RANK = {code: i for i, code in enumerate(CODES)}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem the doctor measured.
+
+    code: stable identifier (see CODES); severity: "error" (training cannot work), "warning"
+    (a likely reason it does not learn) or "info"; layer: the module it concerns (dotted name)
+    or None; message: what was measured; advice: the fix; value: the number behind it.
+    """
+
+    code: str
+    severity: str
+    layer: str | None
+    message: str
+    advice: str
+    value: float | None = None
+
+    @property
+    def category(self) -> str:
+        return CODES.get(self.code, "other")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "category": self.category}
+
+    def format(self) -> str:
+        """Two lines: '<SEVERITY> [code] message' and the advice, indented."""
+        return f"{self.severity.upper():7} [{self.code}] {self.message}\n        fix: {self.advice}"
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """Most severe first; within a severity, causes before symptoms (the order of CODES)."""
+    return sorted(
+        findings,
+        key=lambda f: (_SEVERITY_RANK.get(f.severity, 3), _CODE_RANK.get(f.code, 99)),
+    )
+
+
+def merge(*groups: list[Finding]) -> list[Finding]:
+    """Concatenate finding lists, keeping only the first finding for each (code, layer)."""
+    seen: set[tuple[str, str | None]] = set()
+    out: list[Finding] = []
+    for group in groups:
+        for f in group:
+            key = (f.code, f.layer)
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+    return out
+
+
+def at_least(findings: list[Finding], severity: str = WARNING) -> list[Finding]:
+    """The findings of `severity` or worse ("warning" keeps warnings and errors)."""
+    rank = _SEVERITY_RANK[severity]
+    return [f for f in findings if _SEVERITY_RANK.get(f.severity, 3) <= rank]
+
+
+def format_findings(findings: list[Finding], title: str = "tinygrad-digits doctor") -> str:
+    """A short block for a terminal: a title line, then each finding with its fix."""
+    if not findings:
+        return f"{title}: no problems found"
+    counts = ", ".join(
+        f"{n} {sev}{'s' if n > 1 else ''}"
+        for sev in SEVERITIES
+        if (n := sum(f.severity == sev for f in findings))
+    )
+    lines = [f"{title}: {counts}"]
+    lines += ["  " + f.format().replace("\n", "\n  ") for f in sort_findings(findings)]
+    return "\n".join(lines)
+
+
+__all__ = [
+    "CODES",
+    "ERROR",
+    "INFO",
+    "SEVERITIES",
+    "WARNING",
+    "Finding",
+    "at_least",
+    "format_findings",
+    "merge",
+    "sort_findings",
+]

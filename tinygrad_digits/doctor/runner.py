@@ -1,0 +1,581 @@
+"""The doctor's entry points: quick_checks before training, diagnose over a few real steps."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..backend.device import Device
+from ..tensor import Tensor
+from .checks_data import check_inputs, check_labels, class_labels
+from .checks_model import (
+    SATURATED_ON,
+    check_activations,
+    check_architecture,
+    check_initial_loss,
+    check_loss_setup,
+    loss_kind,
+)
+from .checks_training import (
+    LayerHistory,
+    TrainingHistory,
+    check_gradients,
+    check_loss_curve,
+    check_nonfinite,
+    check_predictions,
+    check_updates,
+    check_weight_norms,
+    prediction_probs,
+)
+from .findings import ERROR, INFO, WARNING, Finding, at_least, format_findings, merge, sort_findings
+from .probe import (
+    Trace,
+    UnitStats,
+    as_input,
+    eval_mode,
+    host,
+    model_device,
+    model_float_dtype,
+    record_loss,
+    run_probe,
+    take_rows,
+    unit_stats,
+)
+from .report import LayerRow, Report
+
+LossFn = Callable[[Any, Any], Any]
+QUICK_ROWS = 1024  # quick_checks looks at no more of the batch than this
+PROBE_ROWS = 512  # diagnose measures before/after on this fixed subset
+STATS_ROWS = 4096  # input statistics from at most this many samples
+# The first step alone (quick_checks): thresholds wider than for a median over many steps,
+# since Adam's first step moves every weight by about lr.
+FIRST_STEP_HIGH, FIRST_STEP_LOW = 0.5, 1e-6
+_CAUSES = ("data", "model", "optimisation", "gradients", "activations")
+
+
+@dataclass
+class _Inspection:
+    """One forward (and maybe backward) on a fixed batch, and what it says."""
+
+    findings: list[Finding] = field(default_factory=list)
+    loss_fn: LossFn | None = None
+    kind: str | None = None
+    num_classes: int | None = None
+    loss: float | None = None
+    baseline: float | None = None
+    stats: list[UnitStats] = field(default_factory=list)
+    weights: list[tuple[str, Tensor]] = field(default_factory=list)
+    outputs: np.ndarray | None = None
+    bounded_outputs: bool = False
+    trace: Trace | None = None
+    stop: bool = False  # an error that makes training pointless
+
+
+# --- public API -------------------------------------------------------------------------------
+def quick_checks(
+    model: Any,
+    x_batch: Any,
+    y_batch: Any,
+    loss_fn: LossFn | None = None,
+    num_classes: int | None = None,
+    optimizer: Any = None,
+) -> list[Finding]:
+    """Cheap checks before training, on one batch: input scale, labels, layer widths, the
+    output/loss pairing, the initial loss, saturated or dead units, gradient flow at init, and
+    (given the optimizer) the size of a first step, taken on a copy of the model.
+
+    Leaves the model, its gradients and its train/eval mode as they were. `loss_fn(output, y)`
+    defaults to cross_entropy for integer labels; `num_classes` to the model's output width.
+    Returns the findings, worst first.
+    """
+    device, dtype = model_device(model), model_float_dtype(model)
+    xh, yh = host(x_batch)[:QUICK_ROWS], host(y_batch)[:QUICK_ROWS]
+    findings = check_inputs(xh)
+    if any(f.severity == ERROR for f in findings):
+        return sort_findings(findings)
+    unnormalised = any(f.code == "inputs_not_normalised" for f in findings)
+    x_t, y_t = as_input(xh, device, dtype), as_input(yh, device, dtype)
+    ins = _inspect(
+        model,
+        x_t,
+        y_t,
+        loss_fn,
+        num_classes,
+        "at initialisation",
+        True,
+        unnormalised,
+        optimizer,
+        decay=_decays(optimizer),
+    )
+    return sort_findings(merge(findings, ins.findings))
+
+
+def diagnose(
+    model: Any,
+    x: Any,
+    y: Any,
+    loss_fn: LossFn | None = None,
+    optimizer: Any = None,
+    steps: int = 20,
+    batch_size: int = 64,
+    num_classes: int | None = None,
+    seed: int = 0,
+) -> Report:
+    """Run `steps` optimizer steps on random batches of (x, y) and report every finding.
+
+    Trains `model` in place (pass a fresh model, or a copy). Measures the loss on a fixed
+    subset before and after, the update-to-weight ratio and gradient norm of every weight
+    layer at every step, and units and predictions at the start and the end. `optimizer`
+    defaults to Adam(lr=1e-3), `loss_fn` to cross_entropy for integer labels.
+    """
+    from .. import optim
+
+    device, dtype = model_device(model), model_float_dtype(model)
+    xh, yh = host(x), host(y)
+    n = int(xh.shape[0])
+    rng = np.random.default_rng(seed)
+    stats_rows = rng.choice(n, min(n, STATS_ROWS), replace=False)
+    data = check_inputs(xh[stats_rows])
+    unnormalised = any(f.code == "inputs_not_normalised" for f in data)
+    if any(f.severity == ERROR for f in data):
+        return Report(data, summary=_describe_run(model, None, optimizer, 0, batch_size))
+    x_all, y_all = as_input(xh, device, dtype), as_input(yh, device, dtype)
+    probe = np.sort(rng.choice(n, min(n, PROBE_ROWS), replace=False))
+    xp_, yp_ = take_rows(x_all, probe), take_rows(y_all, probe)
+    if optimizer is None:
+        optimizer = optim.Adam(model.parameters(), lr=1e-3)
+
+    decay = _decays(optimizer)
+    start = _inspect(
+        model,
+        xp_,
+        yp_,
+        loss_fn,
+        num_classes,
+        "at initialisation",
+        True,
+        unnormalised,
+        decay=decay,
+    )
+    summary = _describe_run(model, start, optimizer, steps, batch_size)
+    if start.stop:
+        return Report(merge(data, start.findings), summary=summary, loss_before=start.loss)
+
+    hist = _train(model, x_all, y_all, start, optimizer, steps, batch_size, rng)
+    when = f"after {hist.steps} steps"
+    end = _Inspection()
+    if hist.nan_step is None and hist.nonfinite_grad_layer is None:
+        end = _inspect(
+            model,
+            xp_,
+            yp_,
+            start.loss_fn,
+            start.num_classes,
+            when,
+            False,
+            unnormalised,
+            baseline=True,
+            decay=decay,
+        )
+    change = None
+    if start.loss is not None and end.loss is not None and start.loss > 0:
+        change = abs(end.loss - start.loss) / start.loss
+    training = (
+        check_nonfinite(hist)
+        + check_updates(hist, change, advice_note=_note(unnormalised))
+        + check_weight_norms(hist)
+        + check_gradients(hist, f"over {hist.steps} steps")
+    )
+    found = merge(data, end.findings, training, start.findings)
+    causes = list(
+        dict.fromkeys(f.code for f in found if f.severity != INFO and f.category in _CAUSES)
+    )
+    symptoms: list[Finding] = []
+    if end.loss is not None and start.loss is not None:
+        symptoms += check_loss_curve(
+            start.loss, end.loss, end.baseline, hist.steps, start.kind, start.num_classes, causes
+        )
+    if end.outputs is not None:
+        labels = class_labels(host(yp_))
+        probs = prediction_probs(end.outputs, end.bounded_outputs)
+        symptoms += check_predictions(probs, labels, hist.steps, causes)
+    return Report(
+        merge(found, symptoms),
+        summary=summary,
+        steps=hist.steps,
+        losses=hist.losses,
+        loss_before=start.loss,
+        loss_after=end.loss,
+        baseline_after=end.baseline,
+        loss_kind=start.kind,
+        num_classes=start.num_classes,
+        layers=_rows(start, end, hist),
+    )
+
+
+def check_before_training(
+    model: Any,
+    x_batch: Any,
+    y_batch: Any,
+    loss_fn: LossFn | None = None,
+    num_classes: int | None = None,
+    optimizer: Any = None,
+    file: IO[str] | None = None,
+) -> list[Finding]:
+    """The `train` hook: run quick_checks and print the warnings and errors once (to stderr by
+    default). Never raises: a failure inside the doctor is reported in one line and training
+    goes on. Returns all findings (info included)."""
+    out = file if file is not None else sys.stderr
+    try:
+        findings = quick_checks(model, x_batch, y_batch, loss_fn, num_classes, optimizer)
+    except Exception as exc:  # the doctor must never stop a training run
+        print(f"doctor: checks skipped ({type(exc).__name__}: {exc})", file=out)
+        return []
+    shown = at_least(findings, WARNING)
+    if shown:
+        print(format_findings(shown, "doctor (before training)"), file=out)
+        print(
+            "  (`tinygrad-digits doctor` runs a few steps for a full report; --no-doctor "
+            "turns these checks off)",
+            file=out,
+        )
+    return findings
+
+
+# --- one inspection -----------------------------------------------------------------------------
+def _inspect(
+    model: Any,
+    x: Tensor,
+    y: Tensor,
+    loss_fn: LossFn | None,
+    num_classes: int | None,
+    when: str,
+    start: bool,
+    unnormalised: bool,
+    optimizer: Any = None,
+    baseline: bool = False,
+    decay: bool = False,
+) -> _Inspection:
+    """Forward on (x, y); at the start also the set-up checks and one backward."""
+    ins = _Inspection()
+    device = x.device
+    with eval_mode(model), np.errstate(all="ignore"):
+        trace = run_probe(model, x, grad=start)
+        out = trace.output
+        ins.trace = trace
+        c = num_classes
+        if c is None and isinstance(out, Tensor) and out.ndim == 2 and out.shape[1] >= 2:
+            c = int(out.shape[1])
+        ins.num_classes = c
+        yh = host(y)
+        if start:
+            ins.findings += check_labels(yh, c)
+            if any(f.code == "labels_out_of_range" for f in ins.findings):
+                ins.stop = True
+                return ins
+        if loss_fn is None and class_labels(yh) is not None and yh.ndim == 1 and c:
+            from ..nn import functional as F
+
+            loss_fn = F.cross_entropy
+        ins.loss_fn = loss_fn
+        loss = None
+        if loss_fn is not None:
+            loss = record_loss(trace, loss_fn, y, start)
+            ins.kind = loss_kind(loss_fn, trace)
+            ins.loss = float(loss.item())
+        if start:
+            ins.findings += check_architecture(trace, c)
+            ins.findings += check_loss_setup(trace, ins.kind, c)
+        if isinstance(out, Tensor) and out.ndim == 2:
+            ins.outputs = device.to_numpy(out.detach().data).astype(np.float64)
+            ins.bounded_outputs = "Sigmoid" in trace.output_ops() or "Softmax" in trace.output_ops()
+        if ins.loss is not None and not math.isfinite(ins.loss):
+            ins.findings.append(_nan_at_start(model, x, y, loss_fn, ins.loss, when))
+            ins.stop = True
+            return ins
+        if start and ins.loss is not None and ins.outputs is not None:
+            spread = float(np.mean(np.std(ins.outputs, axis=1)))
+            ins.findings += check_initial_loss(ins.loss, ins.kind, c, spread, unnormalised)
+        ins.stats = [unit_stats(a, device) for a in trace.hidden_activations()]
+        ins.findings += check_activations(ins.stats, when, unnormalised, decay)
+        ins.weights = _weights(model, trace)
+        if baseline and loss_fn is not None and isinstance(out, Tensor) and out.ndim >= 1:
+            with no_grad():
+                const = out.detach().mean(dim=0, keepdim=True).expand(out.shape)
+                ins.baseline = float(loss_fn(const, y).item())
+        if start and loss is not None and loss.requires_grad:
+            ins.findings += _gradients_at_start(model, loss, ins, optimizer, when, unnormalised)
+    return ins
+
+
+def _nan_at_start(
+    model: Any, x: Tensor, y: Tensor, loss_fn: LossFn, value: float, when: str
+) -> Finding:
+    nan = "NaN" if math.isnan(value) else "inf"
+    h = TrainingHistory([], nan_step=0, nan_value=nan, anomaly=_anomaly(model, x, y, loss_fn))
+    f = check_nonfinite(h)[0]
+    msg = f.message.replace("at step 0", when).replace("became", "is")
+    return Finding(f.code, f.severity, None, msg, f.advice, 0.0)
+
+
+def _anomaly(model: Any, x: Tensor, y: Tensor, loss_fn: LossFn) -> str | None:
+    """Re-run forward and backward under detect_anomaly; its message names the op and line."""
+    from ..anomaly import AnomalyError, detect_anomaly
+
+    params = list(model.parameters()) if hasattr(model, "parameters") else []
+    with _kept_grads(params), np.errstate(all="ignore"):
+        try:
+            with detect_anomaly():
+                loss = loss_fn(model(x), y)
+                if getattr(loss, "requires_grad", False):
+                    loss.backward()
+        except AnomalyError as exc:
+            return str(exc)
+        except Exception:
+            return None
+    return None
+
+
+@contextlib.contextmanager
+def _kept_grads(params: list[Tensor]) -> Iterator[None]:
+    """Let a backward run, then put every parameter's .grad back as it was."""
+    saved = [p.grad for p in params]
+    for p in params:
+        p.grad = None
+    try:
+        yield
+    finally:
+        for p, g in zip(params, saved):
+            p.grad = g
+
+
+def _weights(model: Any, trace: Trace) -> list[tuple[str, Tensor]]:
+    """(layer name, weight) for every trainable parameter with 2+ dims, in forward order."""
+    named = getattr(model, "named_parameters", None)
+    if named is None:
+        return []
+    order = {layer.name: i for i, layer in reversed(list(enumerate(trace.layers)))}
+    root = type(model).__name__
+    found = []
+    for i, (name, p) in enumerate(named()):
+        if p.ndim < 2 or not p.requires_grad:
+            continue
+        layer = name.rpartition(".")[0] or root
+        if layer.split(".")[0].isdigit():
+            layer = f"{root}[{layer}]"
+        found.append((order.get(layer, len(order) + i), layer, p))
+    found.sort(key=lambda t: t[0])
+    return [(layer, p) for _, layer, p in found]
+
+
+def _sq_norms(device: Device, arrays: list[Any]) -> np.ndarray:
+    """Euclidean norms of several arrays with one transfer to the host."""
+    if not arrays:
+        return np.zeros(0)
+    xp = device.xp
+    sums = xp.stack([xp.sum(a * a) for a in arrays])
+    return np.sqrt(device.to_numpy(sums).astype(np.float64))
+
+
+def _gradients_at_start(
+    model: Any, loss: Tensor, ins: _Inspection, optimizer: Any, when: str, unnormalised: bool
+) -> list[Finding]:
+    """One backward at the start: gradient flow per layer and, with an optimizer, one step on
+    a copy of the model. The model's own gradients are left as they were."""
+    weights = ins.weights
+    if not weights:
+        return []
+    device = weights[0][1].device
+    params = list(model.parameters())
+    out: list[Finding] = []
+    with _kept_grads(params):
+        loss.backward()
+        grads = [p.grad.data if p.grad is not None else p.data * 0 for _, p in weights]
+        norms = _sq_norms(device, grads + [p.data for _, p in weights])
+        k = len(weights)
+        layers = [
+            LayerHistory(name, tuple(p.shape), [norms[i]], [norms[k + i]])
+            for i, (name, p) in enumerate(weights)
+        ]
+        bad = [layers[i].name for i in range(k) if not math.isfinite(norms[i])]
+        if bad:
+            h = TrainingHistory(layers, nonfinite_grad_layer=bad[0])
+            return check_nonfinite(h)
+        out += check_gradients(TrainingHistory(layers, losses=[ins.loss or 0.0]), when)
+        if optimizer is not None:
+            out += _first_step(model, optimizer, weights, layers, _note(unnormalised))
+    return out
+
+
+def _note(unnormalised: bool) -> str:
+    return ", after normalising the inputs (see inputs_not_normalised)" if unnormalised else ""
+
+
+def _decays(optimizer: Any) -> bool:
+    """Whether weight decay alone shrinks the weights by 0.1% or more per step."""
+    h = _hyper(optimizer) if optimizer is not None else {"lr": None}
+    return bool(h["lr"]) and h["lr"] * h["weight_decay"] >= 1e-3
+
+
+def _first_step(
+    model: Any,
+    optimizer: Any,
+    weights: list[tuple[str, Tensor]],
+    layers: list[LayerHistory],
+    note: str,
+) -> list[Finding]:
+    """Take one step with a fresh optimizer of the same kind on a deep copy of the model
+    (gradients included), and measure how much it moves each weight."""
+    try:
+        clone = copy.deepcopy(model)
+        twin = {id(p): q for p, q in zip(model.parameters(), clone.parameters())}
+        groups = []
+        for g in optimizer.param_groups:
+            ps = [twin[id(p)] for p in g["params"] if id(p) in twin]
+            if ps:
+                groups.append({**g, "params": ps})
+        opt = type(optimizer)(groups)
+        copies = [twin[id(p)] for _, p in weights]
+        device = copies[0].device
+        before = [device.xp.asarray(q.data, copy=True) for q in copies]
+        opt.step()
+        moved = _sq_norms(device, [q.data - b for q, b in zip(copies, before)])
+    except Exception:
+        return []
+    for layer, u in zip(layers, moved):
+        layer.update.append(float(u))
+    h = TrainingHistory(layers, losses=[0.0], **_hyper(optimizer))
+    return check_updates(
+        h, None, high=FIRST_STEP_HIGH, jump=math.inf, low=FIRST_STEP_LOW, advice_note=note
+    )
+
+
+def _hyper(optimizer: Any) -> dict[str, Any]:
+    groups = getattr(optimizer, "param_groups", None) or [{}]
+    g = groups[0]
+    return {
+        "lr": g.get("lr"),
+        "weight_decay": float(g.get("weight_decay", 0.0) or 0.0),
+        "optimizer": type(optimizer).__name__,
+    }
+
+
+# --- the training steps -----------------------------------------------------------------------
+def _train(
+    model: Any,
+    x: Tensor,
+    y: Tensor,
+    start: _Inspection,
+    optimizer: Any,
+    steps: int,
+    batch_size: int,
+    rng: np.random.Generator,
+) -> TrainingHistory:
+    weights = start.weights
+    hist = TrainingHistory(
+        [LayerHistory(name, tuple(p.shape)) for name, p in weights], **_hyper(optimizer)
+    )
+    loss_fn = start.loss_fn
+    if loss_fn is None or not weights:
+        return hist
+    device = weights[0][1].device
+    xp = device.xp
+    n = int(x.shape[0])
+    k = len(weights)
+    for step in range(steps):
+        idx = rng.choice(n, batch_size, replace=False) if n > batch_size else np.arange(n)
+        xb, yb = take_rows(x, idx), take_rows(y, idx)
+        optimizer.zero_grad()
+        with np.errstate(all="ignore"):
+            loss = loss_fn(model(xb), yb)
+            value = float(loss.item())
+            if not math.isfinite(value):
+                hist.nan_step, hist.nan_value = step, "NaN" if math.isnan(value) else "inf"
+                hist.anomaly = _anomaly(model, xb, yb, loss_fn)
+                break
+            loss.backward()
+        grads = [p.grad.data if p.grad is not None else p.data * 0 for _, p in weights]
+        before = [xp.asarray(p.data, copy=True) for _, p in weights]
+        gw = _sq_norms(device, grads + before)
+        if not np.all(np.isfinite(gw[:k])):
+            hist.nonfinite_grad_layer = weights[int(np.argmin(np.isfinite(gw[:k])))][0]
+            break
+        optimizer.step()
+        moved = _sq_norms(device, [p.data - b for (_, p), b in zip(weights, before)])
+        hist.losses.append(value)
+        for i, layer in enumerate(hist.layers):
+            layer.grad.append(float(gw[i]))
+            layer.weight.append(float(gw[k + i]))
+            layer.update.append(float(moved[i]))
+    optimizer.zero_grad()
+    if hist.layers and hist.steps:  # the weight norm after the last step, for shrinkage
+        final = _sq_norms(device, [p.data for _, p in weights])
+        for layer, w in zip(hist.layers, final):
+            layer.weight_end = float(w)
+    return hist
+
+
+# --- describing the run -------------------------------------------------------------------------
+def _rows(start: _Inspection, end: _Inspection, hist: TrainingHistory) -> list[LayerRow]:
+    def stuck(stats: list[UnitStats]) -> dict[str, tuple[str, float]]:
+        out: dict[str, tuple[str, float]] = {}
+        for s in stats:
+            if s.layer is None or s.layer in out or s.units == 0:
+                continue
+            limit = 1.0 if s.kind == "relu" else SATURATED_ON
+            out[s.layer] = (s.kind, float((s.stuck >= limit).mean()))
+        return out
+
+    a, b = stuck(start.stats), stuck(end.stats)
+    rows = []
+    for layer in hist.layers:
+        kind = (a.get(layer.name) or b.get(layer.name) or (None, None))[0]
+        rows.append(
+            LayerRow(
+                layer.name,
+                layer.shape,
+                kind,
+                a[layer.name][1] if layer.name in a else None,
+                b[layer.name][1] if layer.name in b else None,
+                layer.median_grad if layer.grad else None,
+                layer.median_rel_grad if layer.grad else None,
+                layer.median_ratio if layer.update else None,
+            )
+        )
+    return rows
+
+
+def _describe_run(
+    model: Any, start: _Inspection | None, optimizer: Any, steps: int, batch_size: int
+) -> str:
+    parts = []
+    trace = start.trace if start is not None else None
+    if trace is not None and trace.layers and all(t.op == "Linear" for t in trace.layers):
+        sizes = [trace.layers[0].in_features] + [t.out_features for t in trace.layers]
+        acts = list(dict.fromkeys(a.kind for a in trace.hidden_activations()))
+        parts.append(
+            "-".join(str(s) for s in sizes)
+            + f" {type(model).__name__}"
+            + (f" ({', '.join(acts)})" if acts else "")
+        )
+    else:
+        parts.append(type(model).__name__)
+    if start is not None and start.kind:
+        parts.append(f"{start.kind} loss")
+    if optimizer is not None:
+        h = _hyper(optimizer)
+        extra = f", weight_decay={h['weight_decay']:g}" if h["weight_decay"] else ""
+        parts.append(f"{h['optimizer']}(lr={h['lr']:g}{extra})")
+    parts.append(f"{steps} steps of {batch_size}")
+    return ", ".join(parts)
+
+
+__all__ = ["check_before_training", "diagnose", "quick_checks"]
