@@ -1,7 +1,9 @@
 """Convolution, pooling and batch normalisation on NCHW tensors, with torch's names and rules.
 
 conv2d is im2col + one matmul in a fused node whose backward is Tensor ops (Col2Im, matmul),
-so gradients of any order work. Pools reuse the same windows. Errors name the op and shapes.
+so gradients of any order work; the pools loop over kernel offsets (WindowGather/Scatter) and
+training-mode batch_norm is one node with a closed-form backward, likewise in Tensor ops.
+Errors name the op and the shapes.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import numpy as np
 from .autograd import _device_mismatch, no_grad
 from .backend.conv_kernels import Window
 from .errors import ShapeError
-from .functions.batchnorm import BatchNorm
-from .functions.conv import Conv2d
-from .functions.pool import MaxPool2d, WindowGather
+from .functions.batchnorm import BatchNorm as _BatchNormOp
+from .functions.conv import Conv2d as _Conv2dOp
+from .functions.pool import MaxPool2d as _MaxPool2dOp
+from .functions.pool import WindowGather as _WindowGather
 from .tensor import Tensor
 
 IntPair = int | Sequence[int]
@@ -137,7 +140,7 @@ def conv2d(
     win = Window((kh, kw), stride_hw, dilation_hw, pads)
     _fits(op, x, win, f"padding {padding!r}")
     args = (x, weight) if bias is None else (x, weight, bias)
-    out = Conv2d.apply(*args, win=win, groups=groups)
+    out = _Conv2dOp.apply(*args, win=win, groups=groups)
     return out.squeeze(0) if unbatched else out
 
 
@@ -176,7 +179,7 @@ def _pool_window(
     ceil_mode: bool,
 ) -> tuple[Window, tuple[int, int]]:
     kernel = _pair(kernel_size, "kernel_size", op)
-    strides = kernel if stride is None or stride == [] else _pair(stride, "stride", op)
+    strides = kernel if stride is None else _pair(stride, "stride", op)
     pads = _pair(padding, "padding", op, low=0)
     dil = _pair(dilation, "dilation", op)
     for p, k, d, axis in zip(pads, kernel, dil, ("height", "width")):
@@ -192,7 +195,7 @@ def _pool_window(
         for i, (size, p, s, d, k) in enumerate(zip(x.shape[2:], pads, strides, dil, kernel)):
             span = d * (k - 1) + 1
             out = -(-(size + 2 * p - span) // s) + 1
-            if (out - 1) * s >= size + p:  # the last window must start inside the input
+            if (out - 1) * s >= size + p:  # no window may start in the right padding
                 out -= 1
             extra[i] = max(0, (out - 1) * s + span - (size + 2 * p))
     win = Window(kernel, strides, dil, (pads[0], pads[0] + extra[0], pads[1], pads[1] + extra[1]))
@@ -215,7 +218,7 @@ def max_pool2d(
     op = "max_pool2d"
     x, unbatched = _batched(input, op)
     win, _ = _pool_window(op, x, kernel_size, stride, padding, dilation, ceil_mode)
-    out = MaxPool2d.apply(x, win=win)
+    out = _MaxPool2dOp.apply(x, win=win)
     return out.squeeze(0) if unbatched else out
 
 
@@ -234,7 +237,7 @@ def avg_pool2d(
     _same_dtype(op, {"input": x})
     win, (oh, ow) = _pool_window(op, x, kernel_size, stride, padding, 1, ceil_mode)
     h, w = x.shape[2:]
-    sums = WindowGather.apply(x, win=win)  # (N, C, OH, OW)
+    sums = _WindowGather.apply(x, win=win)  # (N, C, OH, OW)
     if divisor_override is not None:
         if divisor_override == 0:
             raise ValueError(f"{op}: divisor_override must not be 0")
@@ -315,7 +318,7 @@ def batch_norm(
                 _update(running_var, as_tensor(var * (count / (count - 1))), momentum)
 
         present = [t for t in (weight, bias) if t is not None]
-        return BatchNorm.apply(
+        return _BatchNormOp.apply(
             input,
             *present,
             dims=dims,
