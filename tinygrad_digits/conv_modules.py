@@ -14,7 +14,7 @@ from . import dtypes
 from .autograd import no_grad
 from .backend.registry import DeviceLike, get_device
 from .errors import ShapeError
-from .nn import init
+from .nn.init import kaiming_uniform_, ones_, uniform_, zeros_
 from .nn.module import Module
 from .nn.parameter import Parameter
 from .tensor import Tensor
@@ -89,11 +89,11 @@ class Conv2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
             bound = 1.0 / math.sqrt(fan_in)
-            init.uniform_(self.bias, -bound, bound)
+            uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
         if isinstance(x, Tensor) and x.ndim in (3, 4):
@@ -256,8 +256,8 @@ class _BatchNorm(Module):
     def reset_parameters(self) -> None:
         self.reset_running_stats()
         if self.affine:
-            init.ones_(self.weight)
-            init.zeros_(self.bias)
+            ones_(self.weight)
+            zeros_(self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor) or x.ndim not in self._dims:
