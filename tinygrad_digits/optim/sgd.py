@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..nn.parameter import clone_array
 from .optimizer import Optimizer, ParamsT
 
 
@@ -57,7 +58,7 @@ class SGD(Optimizer):
                     st = self._state(p)
                     buf = st.get("momentum_buffer")
                     if buf is None:
-                        buf = st["momentum_buffer"] = p.device.xp.asarray(d, copy=True)
+                        buf = st["momentum_buffer"] = clone_array(p.device.xp, d)
                     else:
                         buf *= momentum
                         buf += (1.0 - dampening) * d if dampening else d
