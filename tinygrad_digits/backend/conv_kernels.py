@@ -89,11 +89,11 @@ def _strided_im2col(device: Device, x: Any, win: Window, value: float) -> Any:
     """Columns from one strided view of the padded image; the reshape makes the only copy."""
     n, c, h, w = x.shape
     oh, ow = win.out_size(h, w)
-    xp_ = _pad(device, x, win, value)
+    padded = _pad(device, x, win, value)
     (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
-    s_n, s_c, s_h, s_w = xp_.strides
+    s_n, s_c, s_h, s_w = padded.strides
     view = device.xp.lib.stride_tricks.as_strided(
-        xp_,
+        padded,
         shape=(n, c, kh, kw, oh, ow),
         strides=(s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw),
     )
@@ -104,9 +104,9 @@ def _looped_im2col(device: Device, x: Any, win: Window, value: float) -> Any:
     """Columns by stacking one strided slice per kernel offset: Array API only."""
     n, c, h, w = x.shape
     oh, ow = win.out_size(h, w)
-    xp_ = _pad(device, x, win, value)
+    padded = _pad(device, x, win, value)
     kh, kw = win.kernel
-    parts = [xp_[:, :, rows, cols] for _, _, rows, cols in win.offsets(oh, ow)]
+    parts = [padded[:, :, rows, cols] for _, _, rows, cols in win.offsets(oh, ow)]
     stacked = device.xp.stack(parts, axis=2)  # (N, C, kh*kw, OH, OW)
     return device.xp.reshape(stacked, (n, c * kh * kw, oh * ow))
 

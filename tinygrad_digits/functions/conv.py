@@ -67,6 +67,8 @@ class Conv2d(Function):
             cols = self.saved(self.cols, lambda x, *_: Im2Col.apply(x, win=self.win))
             cols = cols.reshape((n, gr, -1, g4.shape[3]))
             gw = (g4 @ cols.mT).sum(0).reshape(w.shape)
-        if bias and bias[0].requires_grad:
+        if not bias:
+            return gx, gw
+        if bias[0].requires_grad:
             gb = g.sum((0, 2, 3))
         return gx, gw, gb
