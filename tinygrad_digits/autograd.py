@@ -361,4 +361,4 @@ def _copy(grad: Tensor) -> Tensor:
 
     if grad.requires_grad:
         return grad + 0
-    return Tensor._make(grad.device.xp.asarray(grad.data, copy=True), grad.device, False)
+    return Tensor._make(grad.device.copy(grad.data), grad.device, False)

@@ -858,7 +858,7 @@ class Tensor:
         try:
             self.data[...] = value
         except (ValueError, TypeError):  # read-only memory (a broadcast view) or a NumPy scalar
-            self.data = xp.asarray(xp.broadcast_to(value, self.data.shape), copy=True)
+            self.data = self.device.copy(xp.broadcast_to(value, self.data.shape))
         self._version[0] += 1
         return self
 

@@ -59,6 +59,9 @@ class CUDADevice(Device):
         with self._gpu:
             self.xp.random.seed(seed)
 
+    def copy(self, array: Any) -> Any:
+        return array.copy()  # cupy.asarray takes no copy= before CuPy 14
+
     def index_add(self, shape: tuple[int, ...], key: Any, values: Any) -> Any:
         import cupyx
 

@@ -112,6 +112,10 @@ class Device:
     def erf(self, array: Any) -> Any:
         raise NotImplementedError
 
+    def copy(self, array: Any) -> Any:
+        """A copy of `array` with its own memory, on this device."""
+        return self.xp.asarray(array, copy=True)
+
     def owns_memory(self, array: Any) -> bool:
         """False for a view into another array's memory (so it must be copied before keeping)."""
         return getattr(array, "base", None) is None
