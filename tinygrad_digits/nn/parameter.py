@@ -38,18 +38,11 @@ class Parameter(Tensor):
         return found
 
 
-def clone_array(xp: Any, a: Any) -> Any:
-    """A copy of a raw array with its own memory (CuPy before v14 lacks asarray(copy=...))."""
-    copy = getattr(a, "copy", None)
-    return copy() if copy is not None else xp.asarray(a, copy=True)
-
-
 def copy_tensor(t: Tensor) -> Tensor:
     """An independent copy of a leaf tensor (and its grad) on the same device, same class."""
-    xp = t.device.xp
     cls = type(t)
     out = object.__new__(cls)
-    out.data = clone_array(xp, t.data)
+    out.data = t.device.copy(t.data)
     out.device = t.device
     out.requires_grad = t.requires_grad
     out._ctx = None
@@ -59,4 +52,4 @@ def copy_tensor(t: Tensor) -> Tensor:
     return out
 
 
-__all__ = ["Parameter", "clone_array", "copy_tensor"]
+__all__ = ["Parameter", "copy_tensor"]

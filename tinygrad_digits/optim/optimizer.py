@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..autograd import enable_grad
-from ..nn.parameter import clone_array
 from ..tensor import Tensor
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -199,7 +198,7 @@ class Optimizer:
                     )
                     if v.dtype.kind == "f" and arr.dtype != p.data.dtype:
                         arr = p.device.xp.astype(arr, p.data.dtype)
-                    st[k] = clone_array(p.device.xp, arr)
+                    st[k] = p.device.copy(arr)
                 else:
                     st[k] = v
             state[p] = st

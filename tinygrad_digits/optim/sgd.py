@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..nn.parameter import clone_array
 from .optimizer import Optimizer, ParamsT
 
 
@@ -58,7 +57,7 @@ class SGD(Optimizer):
                     st = self._state(p)
                     buf = st.get("momentum_buffer")
                     if buf is None:
-                        buf = st["momentum_buffer"] = clone_array(p.device.xp, d)
+                        buf = st["momentum_buffer"] = p.device.copy(d)
                     else:
                         buf *= momentum
                         buf += (1.0 - dampening) * d if dampening else d
