@@ -19,7 +19,7 @@ def codes(findings) -> set[str]:
     return {f.code for f in findings}
 
 
-# --- 64-4-4-10 sigmoid network with squared error ----------------------------------------------
+# --- 64-4-4-10 sigmoid network with squared error ------------------------------------------------
 def test_64_4_4_10_sigmoid_mse_names_bottleneck_sigmoid_mse_and_stuck(digits_raw) -> None:
     x, y = digits_raw
     x = x / np.float32(16)
@@ -48,7 +48,9 @@ def test_64_4_4_10_sigmoid_mse_names_bottleneck_sigmoid_mse_and_stuck(digits_raw
 def test_sigmoid_module_at_the_end_of_a_sequential_counts_as_sigmoid_outputs(digits) -> None:
     x, y = digits
     model = nn.Sequential(
-        nn.Linear(64, 4), nn.Sigmoid(), nn.Linear(4, 4), nn.Sigmoid(), nn.Linear(4, 10), nn.Sigmoid()
+        *(nn.Linear(64, 4), nn.Sigmoid()),
+        *(nn.Linear(4, 4), nn.Sigmoid()),
+        *(nn.Linear(4, 10), nn.Sigmoid()),
     )
 
     def mse(out, labels):
@@ -69,7 +71,7 @@ def test_mse_loss_module_is_recognised(digits) -> None:
     assert "bottleneck" not in codes(found)
 
 
-# --- 784-5-5-10 sigmoid network, learning rate 2, heavy L2 --------------------------------------
+# --- 784-5-5-10 sigmoid network, learning rate 2, heavy L2 ---------------------------------------
 def test_784_5_5_10_sigmoid_lr2_heavy_l2_names_lr_decay_and_collapse(digits_784) -> None:
     x, y = digits_784
     model = nn.MLP(784, [5, 5], 10, activation="sigmoid")
@@ -105,7 +107,7 @@ def test_784_sigmoid_on_0_255_pixels_saturates(digits_raw) -> None:
     assert "at initialisation" in sat.message and "normalise the inputs" in sat.advice
 
 
-# --- OR gate with a tiny learning rate ------------------------------------------------------------
+# --- OR gate with a tiny learning rate -----------------------------------------------------------
 OR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 OR_Y = np.array([0, 1, 1, 1])
 
@@ -130,7 +132,7 @@ def test_or_gate_with_a_sane_lr_is_not_called_slow() -> None:
     assert not {"lr_too_low", "loss_not_moving", "lr_too_high"} & report.codes, report.format()
 
 
-# --- 0-255 inputs -----------------------------------------------------------------------------------
+# --- 0-255 inputs --------------------------------------------------------------------------------
 def test_0_255_inputs_are_not_normalised(digits_raw) -> None:
     x, y = digits_raw
     pixels = np.round(x * np.float32(255 / 16))
@@ -156,7 +158,7 @@ def test_raw_0_16_digits_are_flagged_too_with_the_divide_by_16_advice(digits_raw
     assert norm and "divide by 16" in norm[0].advice
 
 
-# --- log(0) giving NaN ------------------------------------------------------------------------------
+# --- log(0) giving NaN ---------------------------------------------------------------------------
 def hand_written_nll(out: tg.Tensor, labels: tg.Tensor) -> tg.Tensor:
     picked = (out.softmax(1) * F.one_hot(labels, 10).to(out.dtype)).sum(1)
     return -picked.log().mean()  # log(0) once softmax underflows

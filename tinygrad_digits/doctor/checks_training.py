@@ -12,7 +12,7 @@ import numpy as np
 from .findings import ERROR, WARNING, Finding
 
 # Update-to-weight ratio |Δw|/|w| per step: about 1e-3 (SGD) to 1e-2 (Adam, early) is healthy.
-RATIO_HIGH = 0.1  # median over the steps, any layer
+RATIO_HIGH = 0.2  # median over the steps, any layer
 RATIO_JUMP = 1.0  # any single step: the weights changed by more than their own size
 RATIO_LOW = 1e-5  # median, the fastest-learning layer
 RATIO_SLOW = 1e-4  # ...this slow counts too when the loss is not moving either

@@ -445,7 +445,7 @@ def _first_step(
         opt = type(optimizer)(groups)
         copies = [twin[id(p)] for _, p in weights]
         device = copies[0].device
-        before = [device.xp.asarray(q.data, copy=True) for q in copies]
+        before = [q.data * 1 for q in copies]  # a copy (CuPy lacks asarray(copy=))
         opt.step()
         moved = _sq_norms(device, [q.data - b for q, b in zip(copies, before)])
     except Exception:
@@ -487,7 +487,6 @@ def _train(
     if loss_fn is None or not weights:
         return hist
     device = weights[0][1].device
-    xp = device.xp
     n = int(x.shape[0])
     k = len(weights)
     for step in range(steps):
@@ -503,7 +502,7 @@ def _train(
                 break
             loss.backward()
         grads = [p.grad.data if p.grad is not None else p.data * 0 for _, p in weights]
-        before = [xp.asarray(p.data, copy=True) for _, p in weights]
+        before = [p.data * 1 for _, p in weights]  # copies, on the device
         gw = _sq_norms(device, grads + before)
         if not np.all(np.isfinite(gw[:k])):
             hist.nonfinite_grad_layer = weights[int(np.argmin(np.isfinite(gw[:k])))][0]
