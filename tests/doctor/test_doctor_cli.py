@@ -1,0 +1,85 @@
+"""`tinygrad-digits doctor`: the subcommand's parser, report and exit status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tinygrad_digits.doctor import cli_doctor
+
+
+def test_default_configuration_is_healthy(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_doctor.main(["--steps", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "64-128-64-10 MLP (relu), cross_entropy loss, Adam(lr=0.001), 10 steps of 64" in out
+    assert "no problems found" in out
+
+
+def test_the_textbook_failure_is_explained(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = shlex.split("--hidden 4,4 --activation sigmoid --loss mse --optimizer sgd --lr 2")
+    assert cli_doctor.main(argv) == 1
+    out = capsys.readouterr().out
+    assert "64-4-4-10 MLP (sigmoid), mse loss, SGD(lr=2)" in out
+    for code in ("bottleneck", "sigmoid_mse", "predictions_uniform"):
+        assert f"[{code}]" in out
+    assert "fix:" in out and "layers.0 4x64" in out
+
+
+def test_unnormalised_upsampled_inputs_and_weight_decay(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = shlex.split(
+        "--hidden 5,5 --activation sigmoid --optimizer sgd --lr 2 --weight-decay 0.1 "
+        "--upsample --unnormalised --json"
+    )
+    assert cli_doctor.main(argv) == 1
+    data = json.loads(capsys.readouterr().out)
+    found = {f["code"] for f in data["findings"]}
+    assert {"inputs_not_normalised", "lr_too_high", "weights_shrinking", "bottleneck"} <= found
+    assert data["layers"][0]["shape"] == [5, 784]
+
+
+def test_mse_without_an_output_sigmoid(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_doctor.main(["--loss", "mse", "--output-activation", "none", "--steps", "5"]) == 0
+    assert "[mse_classification]" in capsys.readouterr().out  # a note, not a warning
+
+
+def test_strict_device(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("array_api_strict")
+    assert cli_doctor.main(["--device", "strict", "--steps", "3", "--hidden", "4"]) == 1
+    assert "[bottleneck]" in capsys.readouterr().out
+
+
+def test_add_parser_registers_the_subcommand() -> None:
+    parser = argparse.ArgumentParser(prog="tinygrad-digits")
+    sub = parser.add_subparsers(dest="command")
+    cli_doctor.add_parser(sub)
+    args = parser.parse_args(["doctor", "--hidden", "64,4,4", "--lr", "0.5", "--unnormalised"])
+    assert args.command == "doctor" and args.hidden == [64, 4, 4]
+    assert args.lr == 0.5 and args.unnormalised and args.steps == 20
+    assert parser.parse_args(["doctor", "--hidden", ""]).hidden == []
+
+
+@pytest.mark.parametrize(
+    "argv", [["--hidden", "4,x"], ["--hidden", "0"], ["--lr", "-1"], ["--activation", "nope"]]
+)
+def test_bad_arguments_exit_with_status_2(argv: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli_doctor.main(argv)
+    assert exc.value.code == 2
+    assert "tinygrad-digits doctor" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_it() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_digits.doctor", "--steps", "2", "--hidden", "4"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 1 and "[bottleneck]" in done.stdout
