@@ -122,3 +122,25 @@ def test_tensor_inputs_and_labels_work_like_arrays(digits) -> None:
     a = doctor.quick_checks(model, x[:64], y[:64])
     b = doctor.quick_checks(model, tg.tensor(x[:64]), tg.tensor(y[:64]))
     assert [f.code for f in a] == [f.code for f in b] == ["bottleneck"]
+
+
+def test_the_train_hook_does_not_change_what_training_does(digits) -> None:
+    """Same seed, same batches: training after check_before_training ends at the same weights
+    (the checks draw no random numbers and touch no parameter or optimizer state)."""
+    x, y = digits
+
+    def train(check: bool) -> list[np.ndarray]:
+        tg.manual_seed(7)
+        model = nn.MLP(64, [32], 10, dropout=0.2)
+        opt = optim.Adam(model.parameters(), lr=1e-2)
+        if check:
+            doctor.check_before_training(model, x[:64], y[:64], optimizer=opt, file=io.StringIO())
+        for i in range(3):
+            xb, yb = tg.tensor(x[i * 64 : (i + 1) * 64]), tg.tensor(y[i * 64 : (i + 1) * 64])
+            opt.zero_grad()
+            F.cross_entropy(model(xb), yb).backward()
+            opt.step()
+        return [p.detach().numpy().copy() for p in model.parameters()]
+
+    for a, b in zip(train(False), train(True)):
+        np.testing.assert_array_equal(a, b)

@@ -71,9 +71,6 @@ class Report:
     def __iter__(self):
         return iter(self.findings)
 
-    def __len__(self) -> int:
-        return len(self.findings)
-
     def to_dict(self) -> dict[str, Any]:
         """Plain dicts and numbers (JSON-ready)."""
         return {
