@@ -58,6 +58,9 @@ from .grad_api import grad
 from .gradcheck import GradcheckWarning, gradcheck, gradgradcheck
 from .tensor import Tensor, cat, stack, where
 
+from . import nn, optim  # noqa: E402  (after Tensor: nn builds on it)
+from .serialization import ModelFileError, load, save  # noqa: E402
+
 device = get_device
 half, double, long = float16, float64, int64
 float = float32  # noqa: A001  (torch.float)
@@ -67,6 +70,11 @@ bool = bool_  # noqa: A001  (torch.bool)
 __version__ = "0.1.0"
 
 __all__ = [
+    "ModelFileError",
+    "load",
+    "nn",
+    "optim",
+    "save",
     "AnomalyError",
     "detect_anomaly",
     "Device",

@@ -142,9 +142,7 @@ class Function:
 
     def const(self, array: Any) -> Tensor:
         """Wrap a raw array as a constant tensor (no graph) on this node's device."""
-        from .tensor import Tensor
-
-        return Tensor._make(array, self.device, False)
+        return _make_tensor(array, self.device, False)
 
     def saved(self, array: Any, recompute: Any) -> Tensor:
         """A value backward needs: the saved array when backward is not being recorded,

@@ -19,8 +19,12 @@ def tensor(
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A CPU tensor sharing memory with `array`, keeping its dtype."""
-    return Tensor(array, device="cpu")
+    """A CPU tensor sharing memory with `array`, keeping its dtype (as torch.from_numpy)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"can't make a tensor from a NumPy array of {array.dtype}")
+    return Tensor._make(array, get_device("cpu"), False)
 
 
 def _default_dtype(value: Any) -> np.dtype:

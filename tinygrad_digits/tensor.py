@@ -55,7 +55,7 @@ class Tensor:
         if isinstance(data, Tensor):
             src, array = data.device, data.data
         elif isinstance(data, np.ndarray | np.generic):
-            src, array = get_device("cpu"), np.asarray(data)
+            src, array = get_device("cpu"), np.array(data)  # a copy, as torch.tensor makes
         elif type(data).__module__.startswith(("cupy", "array_api_strict")):
             src = device_of_array(data)
             array = data
@@ -130,6 +130,15 @@ class Tensor:
 
     def __hash__(self) -> int:
         return id(self)
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """A copy with its own memory on the same device (devices themselves are shared)."""
+        out = _make_tensor(self.device.copy(self.data), self.device, self.requires_grad)
+        out.name = self.name
+        if self.grad is not None:
+            out.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = out
+        return out
 
     def __repr__(self) -> str:
         body = np.array2string(
@@ -507,14 +516,13 @@ class Tensor:
             raise ValueError(f"gelu approximate must be 'none' or 'tanh', not {approximate!r}")
         return 0.5 * self * (1 + (self * 0.7071067811865476).erf())
 
-    def softplus(self, beta: builtins.float = 1.0) -> Tensor:
-        """log(1 + exp(beta x)) / beta, computed without overflow for large |x|."""
-        z = self * beta if beta != 1 else self
-        out = z.relu() + (-z.abs()).exp().log1p()
-        return out / beta if beta != 1 else out
+    def softplus(self, beta: builtins.float = 1.0, threshold: builtins.float = 20.0) -> Tensor:
+        """log(1 + exp(beta x)) / beta without overflow; x itself where beta x > threshold."""
+        return E.Softplus.apply(self._floating(), beta=float(beta), threshold=float(threshold))
 
     def log1p(self) -> Tensor:
-        return (1 + self).log()
+        """log(1 + x), accurate for tiny x."""
+        return E.Log1p.apply(self._floating())
 
     def sign(self) -> Tensor:
         return Tensor._make(self.device.xp.sign(self.data), self.device, False)

@@ -450,3 +450,30 @@ def test_unknown_and_unavailable_devices_say_what_to_do() -> None:
     except ImportError:
         with pytest.raises(tg.DeviceUnavailableError, match=r"CuPy.*pip install"):
             tg.get_device("cuda")
+
+
+def test_softplus_is_exact_at_zero(device: str) -> None:
+    x = leaf([0.0], device)
+    y = x.softplus()
+    y.backward()
+    assert host(y)[0] == pytest.approx(np.log(2.0))
+    assert host(x.grad)[0] == pytest.approx(0.5)
+
+
+def test_tensor_copies_numpy_input_and_from_numpy_shares() -> None:
+    arr = np.array([1.0, 2.0], np.float32)
+    copied, shared = tg.tensor(arr), tg.from_numpy(arr)
+    arr[0] = 100.0
+    assert copied.tolist() == [1.0, 2.0]
+    assert shared.tolist() == [100.0, 2.0]
+
+
+def test_deepcopy_gives_independent_memory_on_the_same_device(device: str) -> None:
+    import copy
+
+    x = leaf([1.0, 2.0], device)
+    y = copy.deepcopy(x)
+    with tg.no_grad():
+        y.add_(1.0)
+    assert host(x).tolist() == [1.0, 2.0] and host(y).tolist() == [2.0, 3.0]
+    assert y.device is x.device and y.requires_grad

@@ -71,6 +71,8 @@ OPS: dict[str, tuple[Callable[..., tg.Tensor], list]] = {
     "rpow": (lambda a: 2.0**a, [normal(3)]),
     "exp": (lambda a: a.exp(), [normal(3, 2)]),
     "log": (lambda a: a.log(), [positive(3, 2)]),
+    "log1p": (lambda a: a.log1p(), [positive(3, 2)]),
+    "softplus_linear_region": (lambda a: (a * 30).softplus(), [positive(4)]),
     "sqrt": (lambda a: a.sqrt(), [positive(5)]),
     "abs": (lambda a: a.abs(), [nonzero(5)]),
     "tanh": (lambda a: a.tanh(), [normal(5)]),

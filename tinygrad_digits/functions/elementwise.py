@@ -245,3 +245,30 @@ class Masked(Function):
 
     def backward(self, g):  # d(x * [mask]) = [mask] dx; the mask is a constant
         return g.masked(self.mask)
+
+
+class Softplus(Function):
+    """log(1 + exp(beta x)) / beta, linear above beta x > threshold (as torch)."""
+
+    def forward(self, x, beta, threshold):
+        xp = self.xp
+        self.beta, self.threshold = beta, threshold
+        z = x * beta if beta != 1 else x
+        soft = xp.log1p(xp.exp(-xp.abs(z))) + xp.clip(z, 0.0, None)
+        if beta != 1:
+            soft = soft / beta
+        return xp.where(z > threshold, x, soft)
+
+    def backward(self, g):  # d softplus = sigmoid(beta x), and 1 in the linear region
+        (x,) = self.parents
+        z = x * self.beta if self.beta != 1 else x
+        linear = self.const(z.data > self.threshold)
+        return g * z.sigmoid().masked_fill(linear, 1.0)
+
+
+class Log1p(Function):
+    def forward(self, x):
+        return self.xp.log1p(x)
+
+    def backward(self, g):  # d log(1 + x) = dx / (1 + x)
+        return g / (1 + self.parents[0])

@@ -26,7 +26,15 @@ from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELos
 from .module import IncompatibleKeys, Module, StateDictError
 from .parameter import Parameter
 
+# Convolution layers live beside their kernels; imported last because they build on Module.
+from ..conv_modules import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d  # noqa: E402
+
 __all__ = [
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "MaxPool2d",
     "GELU",
     "MLP",
     "BCELoss",

@@ -464,8 +464,14 @@ def binary_cross_entropy_with_logits(
     return _reduce(loss, reduction)
 
 
+from ..conv import avg_pool2d, batch_norm, conv2d, max_pool2d  # noqa: E402
+
 __all__ = [
     "LabelError",
+    "avg_pool2d",
+    "batch_norm",
+    "conv2d",
+    "max_pool2d",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",

@@ -9,7 +9,8 @@ Backwards use Tensor ops, so second derivatives work (gradgradcheck).
 from __future__ import annotations
 
 from ..autograd import Function, is_grad_enabled
-from ..tensor import Tensor, where
+from ..functions.elementwise import Softplus
+from ..tensor import Tensor
 
 
 class Linear(Function):
@@ -56,25 +57,6 @@ class Dropout(Function):
 
     def backward(self, g):  # d(x * mask / (1-p)) = mask / (1-p) dx ; the mask is a constant
         return g * self.const(self.scale)
-
-
-class Softplus(Function):
-    """log(1 + exp(beta x)) / beta, linear above beta x > threshold (as torch)."""
-
-    def forward(self, x, beta, threshold):
-        xp = self.xp
-        self.beta, self.threshold = beta, threshold
-        z = x * beta if beta != 1 else x
-        soft = xp.log1p(xp.exp(-xp.abs(z))) + xp.clip(z, 0.0, None)
-        if beta != 1:
-            soft = soft / beta
-        return xp.where(z > threshold, x, soft)
-
-    def backward(self, g):  # d softplus = sigmoid(beta x), and 1 in the linear region
-        (x,) = self.parents
-        z = x * self.beta if self.beta != 1 else x
-        linear = Tensor._make(z.data > self.threshold, x.device, False)
-        return g * where(linear, 1.0, z.sigmoid())
 
 
 class BCEWithLogits(Function):
