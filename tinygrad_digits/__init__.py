@@ -4,6 +4,7 @@ NumPy on the CPU, CuPy on the GPU, array-api-strict for proving the GPU path; on
 (`TINYGRAD_DIGITS_DEVICE`, `set_default_device`) switches between them.
 """
 
+from . import nn, optim
 from .anomaly import AnomalyError, detect_anomaly
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
@@ -56,10 +57,8 @@ from .factories import (
 )
 from .grad_api import grad
 from .gradcheck import GradcheckWarning, gradcheck, gradgradcheck
+from .serialization import ModelFileError, load, save
 from .tensor import Tensor, cat, stack, where
-
-from . import nn, optim  # noqa: E402  (after Tensor: nn builds on it)
-from .serialization import ModelFileError, load, save  # noqa: E402
 
 device = get_device
 half, double, long = float16, float64, int64

@@ -4,6 +4,8 @@
 `nn.utils` gradient clipping and functional_call.
 """
 
+# Convolution layers live beside their kernels (tinygrad_digits/conv_modules.py).
+from ..conv_modules import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
 from . import functional, init, utils
 from .containers import ModuleDict, ModuleList, Sequential
 from .functional import LabelError
@@ -25,9 +27,6 @@ from .layers import (
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module, StateDictError
 from .parameter import Parameter
-
-# Convolution layers live beside their kernels; imported last because they build on Module.
-from ..conv_modules import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d  # noqa: E402
 
 __all__ = [
     "AvgPool2d",

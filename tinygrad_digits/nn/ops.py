@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from ..autograd import Function, is_grad_enabled
 from ..functions.elementwise import Softplus
-from ..tensor import Tensor
 
 
 class Linear(Function):
