@@ -125,9 +125,9 @@ def check_labels(y: np.ndarray, num_classes: int | None) -> list[Finding]:
                 ERROR,
                 None,
                 f"labels run from {lo} to {hi}, but the model has {num_classes} outputs (classes "
-                f"0 to {num_classes - 1}); {bad} of {labels.size} labels are out of range",
+                f"0 to {num_classes - 1}): {bad} of {labels.size} labels out of range",
                 f"give the output layer {max(hi + 1, num_classes)} units, or map the labels onto "
-                f"0..{num_classes - 1} (e.g. y - y.min() if they start at {lo})",
+                f"0..{num_classes - 1}" + (f" (y - {lo} if they start at {lo})" if lo != 0 else ""),
                 float(bad),
             )
         ]

@@ -120,14 +120,16 @@ def check_loss_setup(trace: Trace, kind: str | None, num_classes: int | None) ->
     if kind == "cross_entropy":
         squash = _squash_before_ce(trace)
         if squash is not None:
+            best = math.log(1 + (c - 1) / math.e) if c else 0.0
+            floor = f" (at best ln(1 + {c - 1}/e) = {best:.3g})" if c else ""
             out.append(
                 Finding(
                     "squashed_logits",
                     WARNING,
                     trace.layers[-1].name if trace.layers else None,
                     f"the outputs go through {squash} before cross_entropy, which applies its own "
-                    "softmax: the logits are squashed into [0, 1], so the loss cannot go much "
-                    "below ln(C) and the gradients are tiny",
+                    "softmax: the logits are squashed into [0, 1], so the loss cannot get near 0"
+                    f"{floor} and the gradients are tiny",
                     f"remove the final {squash}: cross_entropy expects raw logits (apply softmax "
                     "only when you want probabilities to show)",
                 )
