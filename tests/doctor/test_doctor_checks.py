@@ -247,6 +247,8 @@ def test_gradient_profile() -> None:
     assert v.code == "vanishing_gradients" and v.layer == "l0"
     (e,) = check_gradients(_history([1e-3] * 3, grads=[500.0, 1.0, 0.1]))
     assert e.code == "exploding_gradients" and e.layer == "l0"
+    (cut,) = check_gradients(_history([1e-3] * 3, grads=[0.0, 0.1, 0.1]))
+    assert cut.code == "vanishing_gradients" and "no gradient at all" in cut.message
     (flat,) = check_gradients(_history([1e-3] * 2, grads=[1e-12, 1e-12]))
     assert flat.code == "vanishing_gradients" and flat.layer is None
 
@@ -331,3 +333,25 @@ def test_sgd_optimizer_is_described(digits) -> None:
     opt = optim.SGD(model.parameters(), lr=0.05, weight_decay=1e-4)
     report = doctor.diagnose(model, x, y, F.cross_entropy, opt, steps=2)
     assert "SGD(lr=0.05, weight_decay=0.0001)" in report.summary
+
+
+def test_conv_layers_are_named_and_checked(digits) -> None:
+    x, y = digits
+    images = x.reshape(-1, 1, 8, 8)
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(8 * 16, 32),
+        nn.ReLU(),
+        nn.Linear(32, 10),
+    )
+    assert doctor.quick_checks(model, images[:128], y[:128]) == []
+    with tg.no_grad():
+        model[0].bias.fill_(-100.0)  # every channel dead: nothing flows back to the conv
+    found = {f.code: f for f in doctor.quick_checks(model, images[:128], y[:128])}
+    assert found["dead_relus"].layer == "Sequential[0]" and found["dead_relus"].value == 1.0
+    assert "gets no gradient at all" in found["vanishing_gradients"].message
+    report = doctor.diagnose(model, images, y, steps=3)
+    assert report.layers[0].shape == (8, 1, 3, 3) and report.layers[0].activation == "relu"

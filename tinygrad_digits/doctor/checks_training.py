@@ -253,7 +253,20 @@ def check_gradients(h: TrainingHistory, when: str = "") -> list[Finding]:
     if len(layers) >= 2 and last > 0:
         profile = rel[:-1] / last
         k = int(np.argmin(profile))
-        if profile[k] < VANISHING_PROFILE:
+        if profile[k] == 0:
+            out.append(
+                Finding(
+                    "vanishing_gradients",
+                    WARNING,
+                    layers[k].name,
+                    f"{layers[k].name} gets no gradient at all{when}, while the output layer "
+                    f"{layers[-1].name} does: something between them passes nothing back",
+                    "look for a layer whose units are all dead (ReLU) or saturated, or a "
+                    "detach() / no_grad() / .numpy() round trip inside forward",
+                    0.0,
+                )
+            )
+        elif profile[k] < VANISHING_PROFILE:
             out.append(
                 Finding(
                     "vanishing_gradients",
