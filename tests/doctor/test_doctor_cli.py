@@ -83,3 +83,17 @@ def test_python_dash_m_runs_it() -> None:
         cwd=Path(__file__).resolve().parents[2],
     )
     assert done.returncode == 1 and "[bottleneck]" in done.stdout
+
+
+def test_main_parser_seed_and_device_are_not_overwritten_by_the_subcommand() -> None:
+    parser = argparse.ArgumentParser(prog="tinygrad-digits")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    cli_doctor.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["--device", "strict", "--seed", "3", "doctor"])
+    assert args.device == "strict" and args.seed == 3
+    args = parser.parse_args(["doctor", "--device", "strict"])
+    assert args.device == "strict" and args.seed == 0
+    bare = argparse.ArgumentParser()
+    cli_doctor.add_arguments(bare)
+    assert not hasattr(bare.parse_args([]), "device")  # run() then uses the default device

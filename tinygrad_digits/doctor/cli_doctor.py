@@ -94,8 +94,14 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     p.add_argument("--steps", type=_positive(int), default=20, help="training steps (default 20)")
     p.add_argument("--batch-size", type=_positive(int), default=64, help="default 64")
-    p.add_argument("--seed", type=int, default=0, help="seed for init and batches (default 0)")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or strict (default: cpu)")
+    # No defaults here (SUPPRESS): a --seed or --device given to the main parser before the
+    # subcommand is not overwritten; run() falls back to 0 and the default device.
+    p.add_argument(
+        "--seed", type=int, default=argparse.SUPPRESS, help="seed for init and batches (default 0)"
+    )
+    p.add_argument(
+        "--device", default=argparse.SUPPRESS, help="cpu, cuda, cuda:N or strict (default: cpu)"
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     return p
 
@@ -131,15 +137,16 @@ def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarr
     from ..data import load_digits_arrays, normalize
     from ..nn import functional as F
 
-    tg.manual_seed(args.seed)
+    tg.manual_seed(getattr(args, "seed", 0))
     x, y = load_digits_arrays()
     if args.upsample:
         x = upsample_digits(x)
     if not args.unnormalised:
         x = normalize(x, max_value=16)[0]
     model = nn.MLP(x.shape[1], args.hidden, DIGITS_CLASSES, activation=args.activation)
-    if args.device:
-        model.to(args.device)
+    device = getattr(args, "device", None)
+    if device:
+        model.to(device)
     if args.loss in ("cross_entropy", "ce"):
         loss_fn = F.cross_entropy
     else:
@@ -173,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps,
         batch_size=args.batch_size,
         num_classes=DIGITS_CLASSES,
-        seed=args.seed,
+        seed=getattr(args, "seed", 0),
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
