@@ -18,7 +18,7 @@ from .findings import (
     sort_findings,
 )
 from .report import LayerRow, Report
-from .runner import check_before_training, diagnose, quick_checks
+from .runner import check_before_training, diagnose, quick_checks, run_doctor_checks
 
 __all__ = [
     "CODES",
@@ -33,5 +33,6 @@ __all__ = [
     "diagnose",
     "format_findings",
     "quick_checks",
+    "run_doctor_checks",
     "sort_findings",
 ]

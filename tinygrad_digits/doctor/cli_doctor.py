@@ -108,7 +108,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the `doctor` subcommand on an argparse subparsers object; returns its parser.
-    Dispatch to `run(args)` (its return value is the exit status)."""
+    It sets `func=run` (as the other subcommands do); run(args) returns the exit status."""
     p = subparsers.add_parser(
         "doctor",
         help="run a few training steps of a configuration and explain why it does not learn",
@@ -119,7 +119,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "and the loss and predictions. Exit status 1 when it finds a problem."
         ),
     )
-    return add_arguments(p)
+    add_arguments(p)
+    p.set_defaults(func=run)
+    return p
 
 
 def upsample_digits(x: np.ndarray) -> np.ndarray:

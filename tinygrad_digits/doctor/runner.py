@@ -55,9 +55,10 @@ LossFn = Callable[[Any, Any], Any]
 QUICK_ROWS = 1024  # quick_checks looks at no more of the batch than this
 PROBE_ROWS = 512  # diagnose measures before/after on this fixed subset
 STATS_ROWS = 4096  # input statistics from at most this many samples
-# The first step alone (quick_checks): thresholds wider than for a median over many steps,
-# since Adam's first step moves every weight by about lr.
-FIRST_STEP_HIGH, FIRST_STEP_LOW = 0.5, 1e-6
+# quick_checks takes a few steps on a copy of the model; thresholds are wider than for
+# diagnose's median over random batches, since Adam's first steps move every weight by ~lr.
+QUICK_STEPS = 5
+FIRST_STEPS_HIGH, FIRST_STEPS_LOW = 0.5, 1e-6
 _CAUSES = ("data", "model", "optimisation", "gradients", "activations")
 
 
@@ -90,7 +91,7 @@ def quick_checks(
 ) -> list[Finding]:
     """Cheap checks before training, on one batch: input scale, labels, layer widths, the
     output/loss pairing, the initial loss, saturated or dead units, gradient flow at init, and
-    (given the optimizer) the size of a first step, taken on a copy of the model.
+    (given the optimizer) the size of the first few steps, taken on a copy of the model.
 
     Leaves the model, its gradients and its train/eval mode as they were. `loss_fn(output, y)`
     defaults to cross_entropy for integer labels; `num_classes` to the model's output width.
@@ -250,6 +251,52 @@ def check_before_training(
     return findings
 
 
+def run_doctor_checks(
+    model: Any,
+    loader: Any,
+    *,
+    loss_fn: LossFn | None = None,
+    optimizer: Any = None,
+    config: dict[str, Any] | None = None,
+    log: Callable[[str], Any] = print,
+) -> list[Finding]:
+    """The hook `tinygrad-digits train` calls before training: quick_checks on samples of the
+    loader's dataset, warnings and errors passed to `log` once. Returns all findings.
+
+    Reads `loader.dataset` directly (the first batch when the loader does not shuffle, as
+    training will see it, else a seeded random sample) and never iterates the loader, so the
+    loader's shuffling generator, and with it the training run, is exactly as without the hook.
+    """
+    rows = _sample_rows(loader)
+    num_classes = (config or {}).get("num_classes")
+    findings = quick_checks(model, rows[0], rows[1], loss_fn, num_classes, optimizer)
+    shown = at_least(findings, WARNING)
+    if shown:
+        log(format_findings(shown, "doctor (before training)"))
+        log(
+            "  (`tinygrad-digits doctor` runs a few steps for a full report; --no-doctor "
+            "turns these checks off)"
+        )
+    return findings
+
+
+def _sample_rows(loader: Any, rows: int = PROBE_ROWS) -> tuple[Any, ...]:
+    """(inputs, labels) from the loader's dataset without touching the loader's generator."""
+    dataset = getattr(loader, "dataset", loader)
+    n = len(dataset)
+    batch = int(getattr(loader, "batch_size", 1))
+    if getattr(loader, "shuffle", False):
+        take = min(n, max(rows, batch))
+        index: Any = np.sort(np.random.default_rng(0).choice(n, take, replace=False))
+    else:  # exactly the first batch training will see (a sorted dataset shows here)
+        index = np.arange(min(n, max(batch, 32)))
+    getitems = getattr(dataset, "__getitems__", None)
+    if getitems is not None:
+        return tuple(getitems(index))
+    samples = [dataset[int(i)] for i in index]
+    return tuple(np.stack([host(s[k]) for s in samples]) for k in range(len(samples[0])))
+
+
 # --- one inspection -----------------------------------------------------------------------------
 def _inspect(
     model: Any,
@@ -312,7 +359,9 @@ def _inspect(
                 const = out.detach().mean(dim=0, keepdim=True).expand(out.shape)
                 ins.baseline = float(loss_fn(const, y).item())
         if start and loss is not None and loss.requires_grad:
-            ins.findings += _gradients_at_start(model, loss, ins, optimizer, when, unnormalised)
+            ins.findings += _gradients_at_start(
+                model, x, y, loss, ins, optimizer, when, unnormalised
+            )
     return ins
 
 
@@ -386,10 +435,17 @@ def _sq_norms(device: Device, arrays: list[Any]) -> np.ndarray:
 
 
 def _gradients_at_start(
-    model: Any, loss: Tensor, ins: _Inspection, optimizer: Any, when: str, unnormalised: bool
+    model: Any,
+    x: Tensor,
+    y: Tensor,
+    loss: Tensor,
+    ins: _Inspection,
+    optimizer: Any,
+    when: str,
+    unnormalised: bool,
 ) -> list[Finding]:
-    """One backward at the start: gradient flow per layer and, with an optimizer, one step on
-    a copy of the model. The model's own gradients are left as they were."""
+    """One backward at the start: gradient flow per layer and, with an optimizer, a few steps
+    on a copy of the model. The model's own gradients are left as they were."""
     weights = ins.weights
     if not weights:
         return []
@@ -411,7 +467,7 @@ def _gradients_at_start(
             return check_nonfinite(h)
         out += check_gradients(TrainingHistory(layers, losses=[ins.loss or 0.0]), when)
         if optimizer is not None:
-            out += _first_step(model, optimizer, weights, layers, _note(unnormalised))
+            out += _first_steps(model, optimizer, weights, x, y, ins.loss_fn, _note(unnormalised))
     return out
 
 
@@ -425,15 +481,18 @@ def _decays(optimizer: Any) -> bool:
     return bool(h["lr"]) and h["lr"] * h["weight_decay"] >= 1e-3
 
 
-def _first_step(
+def _first_steps(
     model: Any,
     optimizer: Any,
     weights: list[tuple[str, Tensor]],
-    layers: list[LayerHistory],
+    x: Tensor,
+    y: Tensor,
+    loss_fn: LossFn,
     note: str,
 ) -> list[Finding]:
-    """Take one step with a fresh optimizer of the same kind on a deep copy of the model
-    (gradients included), and measure how much it moves each weight."""
+    """Take a few steps on one batch with a fresh optimizer of the same kind, on a deep copy of
+    the model (gradients included, eval mode: no dropout, so no random numbers are drawn), and
+    measure how much each step moves each weight and whether the weights shrink."""
     try:
         clone = copy.deepcopy(model)
         twin = {id(p): q for p, q in zip(model.parameters(), clone.parameters())}
@@ -443,19 +502,47 @@ def _first_step(
             if ps:
                 groups.append({**g, "params": ps})
         opt = type(optimizer)(groups)
-        copies = [twin[id(p)] for _, p in weights]
-        device = copies[0].device
-        before = [q.data * 1 for q in copies]  # a copy (CuPy lacks asarray(copy=))
-        opt.step()
-        moved = _sq_norms(device, [q.data - b for q, b in zip(copies, before)])
+        copies = [(name, twin[id(p)]) for name, p in weights]
+        h = TrainingHistory(
+            [LayerHistory(name, tuple(q.shape)) for name, q in copies], **_hyper(optimizer)
+        )
+        device = copies[0][1].device
+        for step in range(QUICK_STEPS):
+            if step:  # the first step uses the gradients copied from the model
+                opt.zero_grad()
+                with np.errstate(all="ignore"):
+                    loss = loss_fn(clone(x), y)
+                    if not math.isfinite(float(loss.item())):
+                        break
+                    loss.backward()
+            before = [q.data * 1 for _, q in copies]  # copies (CuPy lacks asarray(copy=))
+            opt.step()
+            moved = _sq_norms(device, [q.data - b for (_, q), b in zip(copies, before)])
+            sizes = _sq_norms(device, before)
+            h.losses.append(0.0)
+            for layer, u, w in zip(h.layers, moved, sizes):
+                layer.update.append(float(u))
+                layer.weight.append(float(w))
+        for layer, w in zip(h.layers, _sq_norms(device, [q.data for _, q in copies])):
+            layer.weight_end = float(w)
     except Exception:
         return []
-    for layer, u in zip(layers, moved):
-        layer.update.append(float(u))
-    h = TrainingHistory(layers, losses=[0.0], **_hyper(optimizer))
-    return check_updates(
-        h, None, high=FIRST_STEP_HIGH, jump=math.inf, low=FIRST_STEP_LOW, advice_note=note
+    over = f"{h.steps} steps on one batch"
+    found = check_updates(
+        h, None, high=FIRST_STEPS_HIGH, jump=math.inf, low=FIRST_STEPS_LOW, advice_note=note
     )
+    found += check_weight_norms(h)
+    return [
+        Finding(
+            f.code,
+            f.severity,
+            f.layer,
+            f.message.replace(f"{h.steps} steps", over),
+            f.advice,
+            f.value,
+        )
+        for f in found
+    ]
 
 
 def _hyper(optimizer: Any) -> dict[str, Any]:
@@ -577,4 +664,4 @@ def _describe_run(
     return ", ".join(parts)
 
 
-__all__ = ["check_before_training", "diagnose", "quick_checks"]
+__all__ = ["check_before_training", "diagnose", "quick_checks", "run_doctor_checks"]
