@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -97,3 +98,26 @@ def test_main_parser_seed_and_device_are_not_overwritten_by_the_subcommand() -> 
     bare = argparse.ArgumentParser()
     cli_doctor.add_arguments(bare)
     assert not hasattr(bare.parse_args([]), "device")  # run() then uses the default device
+
+
+def _no_numbers(text: str) -> str:
+    return re.sub(r"[-+]?\d[\d.]*(e[-+]?\d+)?", "#", text)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        "--hidden 4,4 --activation sigmoid --loss mse --optimizer sgd --lr 2",
+        "--hidden 5,5 --activation sigmoid --optimizer sgd --lr 2 --weight-decay 0.1 --upsample",
+    ],
+)
+def test_the_words_quoted_in_the_docs_are_the_doctors(argv: str, capsys) -> None:
+    """docs/doesnt-learn.md quotes these runs; if a message changes, update the page."""
+    cli_doctor.main(shlex.split(argv))
+    out = capsys.readouterr().out
+    page = (Path(__file__).resolve().parents[2] / "docs" / "doesnt-learn.md").read_text()
+    # numbers may differ in the last digit on another BLAS; the words must not
+    page_words = {_no_numbers(line.strip()) for line in page.splitlines()}
+    quoted = [line.strip() for line in out.splitlines() if line.strip()]
+    missing = [line for line in quoted if _no_numbers(line) not in page_words]
+    assert not missing, "docs/doesnt-learn.md is out of date:\n" + "\n".join(missing)
