@@ -225,11 +225,6 @@ def as_input(x: Any, device: Device, dtype: np.dtype) -> Tensor:
     return Tensor(arr, device=device)
 
 
-def as_labels(y: Any, device: Device, dtype: np.dtype) -> Tensor:
-    """Labels as int64 (class indices) or, for one-hot/probability targets, the float dtype."""
-    return as_input(y, device, dtype)
-
-
 def take_rows(x: Tensor, idx: np.ndarray) -> Tensor:
     """Rows `idx` of a Tensor (indices moved to its device explicitly)."""
     dev = x.device
@@ -257,7 +252,6 @@ __all__ = [
     "Trace",
     "UnitStats",
     "as_input",
-    "as_labels",
     "eval_mode",
     "host",
     "model_device",
