@@ -61,13 +61,23 @@ def _on_forward(fn: autograd.Function, out: Any) -> None:
         return  # ops inside backward rules are checked through what the rule returns
     fn.__dict__["created_at"] = _user_frame()
     found = _bad(out)
-    if found is not None:
-        raise AnomalyError(
-            f"{fn.name} produced {found} in its forward result (inputs of shape {_shapes(fn)}), "
-            f"made at {_where(fn)}. Typical causes: log of 0 or of a negative number, 0/0, "
-            "exp overflow, sqrt of a negative number; clamp the input or use a stable form "
-            "(log_softmax, cross_entropy on logits, softplus)."
-        )
+    if found is None:
+        return
+    for i, parent in enumerate(getattr(fn, "parents", None) or ()):
+        already = _bad(parent)
+        if already is not None:
+            raise AnomalyError(
+                f"{fn.name} (made at {_where(fn)}) received {already} in its input {i} "
+                f"(shape {tuple(parent.shape)}): it was already there, not made by this op. "
+                "Check the data (tinygrad_digits.doctor reports non-finite inputs) and whether "
+                "a parameter was blown up by an earlier update (learning rate too high)."
+            )
+    raise AnomalyError(
+        f"{fn.name} produced {found} in its forward result (inputs of shape {_shapes(fn)}), "
+        f"made at {_where(fn)}. Typical causes: log of 0 or of a negative number, 0/0, "
+        "exp overflow, sqrt of a negative number; clamp the input or use a stable form "
+        "(log_softmax, cross_entropy on logits, softplus)."
+    )
 
 
 def _on_gradient(fn: autograd.Function, grad: Any) -> None:

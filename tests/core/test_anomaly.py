@@ -46,3 +46,11 @@ def test_healthy_code_runs_unchanged_and_hooks_are_removed(device: str) -> None:
     assert not autograd.backward_hooks
     y = tg.tensor([0.0], device=device).log()  # outside: no error
     assert y.item() == float("-inf")
+
+
+def test_nan_already_in_the_input_is_not_blamed_on_the_op(device: str) -> None:
+    w = tg.tensor([[1.0, 2.0]], device=device, requires_grad=True)
+    x = tg.tensor([[float("nan")], [1.0]], device=device)
+    with detect_anomaly(), pytest.raises(AnomalyError, match="already there") as err:
+        x @ w
+    assert "input 0" in str(err.value) and "(2, 1)" in str(err.value)
