@@ -13,6 +13,7 @@ optional package) ends with one line on stderr and a non-zero exit code, never a
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -26,6 +27,8 @@ import numpy as np
 PROG = "tinygrad-digits"
 DATASETS = ("digits", "mnist", "fashion-mnist")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+# Modules adding a subcommand: each has add_parser(subparsers), which sets func=run(args) -> int.
+PLUGIN_COMMANDS = (".viz.cli_graph", ".doctor.cli_doctor")
 # Defaults of `train`, tuned on the 8×8 digits: ~1 s of training for ~98% test accuracy.
 DEFAULTS = {
     "hidden": "128,64",
@@ -240,12 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device_arg(g, "cpu")
     g.set_defaults(func=cmd_gradcheck)
 
-    try:  # the graph command lives with the visualisation code (tinygrad_digits.viz)
-        from .viz import cli_graph
-    except ImportError:
-        pass
-    else:
-        cli_graph.add_parser(sub)
+    for module in PLUGIN_COMMANDS:  # commands that live with their own code
+        try:
+            plugin = importlib.import_module(module, __package__)
+        except ImportError:
+            continue
+        plugin.add_parser(sub)
     return parser
 
 

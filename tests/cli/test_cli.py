@@ -233,9 +233,9 @@ def test_help_lists_the_commands():
     assert result.returncode == 0
     for command in ("train", "evaluate", "predict", "gradcheck"):
         assert command in result.stdout
-    viz_graph = REPO / "tinygrad_digits" / "viz" / "cli_graph.py"
-    if viz_graph.exists():
-        assert "graph" in result.stdout
+    for command, module in (("graph", "viz/cli_graph.py"), ("doctor", "doctor/cli_doctor.py")):
+        if (REPO / "tinygrad_digits" / module).exists():
+            assert command in result.stdout
 
 
 # --- bad input: one line on stderr, non-zero exit, no traceback -------------------------------
