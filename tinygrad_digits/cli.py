@@ -401,6 +401,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         dataset=dataset_name,
         csv=str(Path(args.csv).resolve()) if args.csv else None,
         test_csv=str(Path(args.test_csv).resolve()) if args.test_csv else None,
+        data_dir=str(Path(args.data_dir).resolve()) if args.data_dir else None,
         classes=list(train_full.classes),
         normalization=train_full.normalization,
         training={
@@ -493,7 +494,7 @@ def _data_for(args: argparse.Namespace, config: dict[str, Any]) -> Any:
         flatten=flat,
         csv=csv,
         test_csv=test_csv,
-        data_dir=args.data_dir,
+        data_dir=args.data_dir or config.get("data_dir"),
         download=args.download,
         train=False,
         normalization=config.get("normalization"),
@@ -668,6 +669,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     _, test_set = load_data(
         dataset,
         flatten=input_is_flat(config),
+        data_dir=config.get("data_dir"),
         train=False,
         normalization=config.get("normalization"),
     )

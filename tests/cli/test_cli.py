@@ -226,6 +226,17 @@ def test_train_on_small_idx_files_with_strict_device(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "mlp 784 -> 16 -> 10" in result.stdout and "on strict" in result.stdout
     assert json.loads((out / "config.json").read_text())["normalization"]["max_value"] == 255
+    result = run("evaluate", str(out), "--device", "strict")  # finds the data dir it trained on
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout
+    picture = _draw(1, tmp_path / "one.png")
+    result = run(
+        "predict", str(out), str(picture), "--json", "--show-input", str(tmp_path / "s.png")
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert 0 <= answer["prediction"] <= 9 and len(answer["top"]) == 3
+    assert Image.open(tmp_path / "s.png").size == (280, 280)  # 28×28 enlarged 10×
 
 
 def test_help_lists_the_commands():
