@@ -115,7 +115,7 @@ def load(path: str | os.PathLike[str], map_location: DeviceLike = None) -> Any:
         except ValueError as exc:  # not a zip or .npy: NumPy would need pickle to read it
             raise ModelFileError(
                 f"load: '{path}' is not a tinygrad_digits file (not an .npz archive; files from "
-                f"torch.save or pickle are not read, because loading them can run code): {exc}"
+                "torch.save or pickle are not read, because loading them can run code)"
             ) from exc
         except (OSError, zipfile.BadZipFile, EOFError) as exc:
             raise ModelFileError(f"load: can't read '{path}': {_why(exc)}") from exc

@@ -27,7 +27,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "run too, and the picture colours every gradient by its health."
         ),
     )
-    p.add_argument("model", nargs="?", help="a saved model (.npz state dict); default: a new MLP")
+    p.add_argument(
+        "model",
+        nargs="?",
+        help="a model saved by `train` (model file or --out folder) or a .npz state dict; "
+        "default: a new MLP",
+    )
     p.add_argument(
         "--hidden",
         default=None,
@@ -137,10 +142,7 @@ def load_mlp(path: str | Path, activation: str = "relu", device: Any = None) -> 
     if not path.exists():
         raise OSError(f"no saved model at {path}")
     if path.suffix != ".npz":
-        raise ValueError(
-            f"can't read {path}: `graph` loads models saved as a .npz state dict "
-            "(np.savez(path, **{k: v.numpy() for k, v in model.state_dict().items()}))"
-        )
+        return _load_trained(path, device)
     with np.load(path, allow_pickle=False) as f:
         arrays = {k: f[k] for k in f.files}
     config = {}
@@ -166,6 +168,24 @@ def load_mlp(path: str | Path, activation: str = "relu", device: Any = None) -> 
         device=device,
     )
     model.load_state_dict(arrays)
+    return model
+
+
+def _load_trained(path: Path, device: Any) -> Any:
+    """An MLP saved by `tinygrad-digits train` (its model file or --out folder)."""
+    from .. import nn
+    from ..cli import CLIError, load_model
+    from ..serialization import ModelFileError
+
+    try:
+        model, config = load_model(str(path), device=device)
+    except (CLIError, ModelFileError) as exc:
+        raise ValueError(str(exc)) from None
+    if not isinstance(model, nn.MLP):
+        raise ValueError(
+            f"{path} holds a {config.get('model', type(model).__name__)} model; `graph` draws "
+            "MLPs (draw other models from Python with tinygrad_digits.viz.draw(model, x))"
+        )
     return model
 
 
