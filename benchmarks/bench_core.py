@@ -114,7 +114,32 @@ def mlp_numpy() -> Callable[[], object]:
     return step
 
 
-def mlp_framework(device: str = "cpu") -> Callable[[], object]:
+def mlp_nn(device: str = "cpu") -> Callable[[], object]:
+    """What a user writes: nn.MLP, optim.SGD and F.cross_entropy."""
+    import tinygrad_digits.nn.functional as F
+    from tinygrad_digits import nn, optim
+
+    model = nn.MLP(SIZES[0], list(SIZES[1:-1]), SIZES[-1], device=device)
+    with tg.no_grad():
+        for layer, (w, b) in zip(model.layers, zip(*[iter(init_weights())] * 2)):
+            layer.weight.copy_(tg.tensor(w.T.copy(), device=device))
+            layer.bias.copy_(tg.tensor(b, device=device))
+    opt = optim.SGD(model.parameters(), lr=LR)
+    xv, yv = batch()
+    x, y = tg.tensor(xv, device=device), tg.tensor(yv, device=device)
+
+    def step() -> float:
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def mlp_tensor_ops(device: str = "cpu") -> Callable[[], object]:
+    """The same step from raw Tensor ops (matmul, +, relu, the fused cross-entropy)."""
     params = [tg.tensor(p, device=device, requires_grad=True) for p in init_weights()]
     xv, yv = batch()
     x, y = tg.tensor(xv, device=device), tg.tensor(yv, device=device)
@@ -140,7 +165,6 @@ def mlp_torch() -> Callable[[], object] | None:
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(2)
     params = [torch.tensor(p, requires_grad=True) for p in init_weights()]
     xv, yv = batch()
     x, y = torch.tensor(xv), torch.tensor(yv)
@@ -190,7 +214,20 @@ def compare(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=2, help="BLAS threads (default 2)")
     args = parser.parse_args()
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+    except ImportError:
+        print("threadpoolctl is not installed: BLAS uses its default thread count")
+    try:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        pass
     compare(
         "tiny op (a*b+c).sum() fwd+bwd",
         tiny_framework(),
@@ -200,10 +237,18 @@ def main() -> None:
         rounds=args.rounds,
     )
     compare(
-        "MLP 784-256-128-10 step, batch 128",
-        mlp_framework(),
+        "MLP 784-256-128-10 step, batch 128 (nn.MLP + SGD)",
+        mlp_nn(),
         mlp_numpy(),
         mlp_torch(),
+        calls=40,
+        rounds=args.rounds,
+    )
+    compare(
+        "the same step from raw Tensor ops",
+        mlp_tensor_ops(),
+        mlp_numpy(),
+        None,
         calls=40,
         rounds=args.rounds,
     )

@@ -231,6 +231,8 @@ def sum_to(grad: Tensor, shape: tuple[int, ...], node: Function, index: int) -> 
             axes.append(lead + i)
         elif n != g:
             _bad_grad_shape(node, index, gshape, shape)
+    if len(axes) == lead:  # only leading dims were added (a bias): one sum, no reshape
+        return grad.sum(dim=tuple(axes))
     out = grad.sum(dim=tuple(axes), keepdim=True) if axes else grad
     return out.reshape(shape)
 

@@ -59,6 +59,9 @@ class CUDADevice(Device):
         with self._gpu:
             self.xp.random.seed(seed)
 
+    def as_mask(self, condition: Any, dtype: Any) -> Any:
+        return condition
+
     def copy(self, array: Any) -> Any:
         return array.copy()  # cupy.asarray takes no copy= before CuPy 14
 

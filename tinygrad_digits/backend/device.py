@@ -116,6 +116,11 @@ class Device:
         """A copy of `array` with its own memory, on this device."""
         return self.xp.asarray(array, copy=True)
 
+    def as_mask(self, condition: Any, dtype: Any) -> Any:
+        """A mask to multiply arrays of `dtype` by: 0/1 values of that dtype in the standard;
+        NumPy and CuPy multiply by the bool array directly, saving a pass."""
+        return self.xp.astype(condition, dtype)
+
     def owns_memory(self, array: Any) -> bool:
         """False for a view into another array's memory (so it must be copied before keeping)."""
         return getattr(array, "base", None) is None

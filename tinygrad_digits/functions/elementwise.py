@@ -158,12 +158,11 @@ class Sigmoid(Function):
 
 class Relu(Function):
     def forward(self, x):
-        xp = self.xp
-        self.mask = xp.astype(x > 0, x.dtype)  # a 0/1 float mask: multiplying beats xp.where
-        return xp.maximum(x, 0.0)
+        self.mask = self.device.as_mask(x > 0, x.dtype)  # multiplying beats xp.where
+        return self.xp.maximum(x, 0.0)
 
     def backward(self, g):  # d relu(x) = [x > 0] dx, with relu'(0) = 0
-        return g * self.const(self.mask)
+        return Mul.apply(g, self.const(self.mask))
 
 
 class LeakyRelu(Function):

@@ -48,22 +48,26 @@ class CrossEntropy(Function):
     def forward(self, logits, labels, reduction, smoothing):
         xp = self.xp
         n, c = logits.shape
-        self.reduction, self.smoothing = reduction, smoothing
-        logp = _log_softmax(xp, logits, 1)
-        self.probs = xp.exp(logp)
-        self.target = self._target(labels, c, logits.dtype)
-        # -inf logits give logp = -inf; their target weight is 0, so count them as 0
-        finite = xp.where(self.target > 0, logp, xp.zeros_like(logp))
-        losses = -xp.sum(self.target * finite, axis=1)
+        self.reduction, self.smoothing, self.labels = reduction, smoothing, labels
+        shifted = logits - xp.max(logits, axis=1, keepdims=True)
+        e = xp.exp(shifted)
+        total = xp.sum(e, axis=1, keepdims=True)
+        logp = shifted - xp.log(total)
+        self.probs = e / total
+        picked = xp.take_along_axis(logp, labels[:, None], axis=1)[:, 0]
+        if smoothing:
+            losses = -(1 - smoothing) * picked - smoothing / c * xp.sum(logp, axis=1)
+        else:
+            losses = -picked
         if reduction == "none":
             return losses
-        total = xp.sum(losses)
-        return total / n if reduction == "mean" else total
+        out = xp.sum(losses)
+        return out / n if reduction == "mean" else out
 
-    def _target(self, labels, c, dtype):
+    def _target(self, c, dtype):
         xp = self.xp
-        classes = xp.arange(c, dtype=labels.dtype, **self.device.creation_kw)
-        onehot = xp.astype(labels[:, None] == classes, dtype)
+        classes = xp.arange(c, dtype=self.labels.dtype, **self.device.creation_kw)
+        onehot = xp.astype(self.labels[:, None] == classes, dtype)
         if self.smoothing:
             onehot = onehot * (1 - self.smoothing) + self.smoothing / c
         return onehot
@@ -71,7 +75,7 @@ class CrossEntropy(Function):
     def backward(self, g):  # d CE / d logits = (softmax - target) * upstream (/ N for mean)
         logits = self.parents[0]
         p = self.saved(self.probs, lambda x, _: x.softmax(1))
-        diff = p - self.const(self.target)
+        diff = p - self.const(self._target(logits.shape[1], self.probs.dtype))
         if self.reduction == "none":
             return diff * g.reshape((-1, 1)), None
         if self.reduction == "mean":
