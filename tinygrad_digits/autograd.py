@@ -106,7 +106,10 @@ class Function:
                 if t.device is not device:
                     _device_mismatch(cls.__name__, tensors)
                 requires = requires or t.requires_grad
-            data = fn.forward(*[t.data for t in tensors], **kwargs)
+            try:
+                data = fn.forward(*[t.data for t in tensors], **kwargs)
+            except ValueError as exc:
+                _shape_mismatch(cls.__name__, tensors, exc)
         requires = requires and _mode.enabled and cls.differentiable
         out = _make_tensor(data, fn.device, requires)  # fn.device changes on a device move
         if requires:
@@ -179,6 +182,23 @@ def _device_mismatch(op: str, tensors: Sequence[Tensor]) -> None:
         f"Move them with .to('{first}') (or move the model with model.to(device); "
         f"an optimizer built before or after the move keeps working)."
     )
+
+
+def _shape_mismatch(op: str, tensors: Sequence[Tensor], exc: Exception) -> None:
+    if "broadcast" not in str(exc):
+        raise exc
+    shapes = [tuple(t.shape) for t in tensors]
+    fault = ""
+    for k in range(1, max(len(s) for s in shapes) + 1):
+        sizes = {s[-k] for s in shapes if len(s) >= k} - {1}
+        if len(sizes) > 1:
+            fault = f" (dimension {-k}: sizes {' vs '.join(str(n) for n in sorted(sizes))})"
+            break
+    raise ShapeError(
+        f"{op}: shapes {' and '.join(map(str, shapes))} can't be broadcast together{fault}: "
+        "each dimension, aligned from the right, must be equal or 1. Reshape or unsqueeze one "
+        "operand (e.g. x.unsqueeze(-1)), or check which tensor has the wrong shape."
+    ) from exc
 
 
 def _topo_order(roots: Sequence[Function]) -> list[Function]:

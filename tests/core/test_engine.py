@@ -477,3 +477,10 @@ def test_deepcopy_gives_independent_memory_on_the_same_device(device: str) -> No
         y.add_(1.0)
     assert host(x).tolist() == [1.0, 2.0] and host(y).tolist() == [2.0, 3.0]
     assert y.device is x.device and y.requires_grad
+
+
+def test_broadcast_error_names_op_shapes_and_dimension(device: str) -> None:
+    with pytest.raises(
+        tg.ShapeError, match=r"Mul: shapes \(2, 3\) and \(4,\).*dimension -1: sizes 3 vs 4"
+    ):
+        tg.ones(2, 3, device=device) * tg.ones(4, device=device)
