@@ -192,3 +192,26 @@ def test_float32_forward_and_backward_keep_dtype(name: str, device: str) -> None
     for x in xs:
         assert x.grad is not None and x.grad.dtype == tg.float32, name
         assert x.grad.shape == x.shape
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_every_device_agrees_with_cpu(name: str, device: str) -> None:
+    """Backend parity: values, gradients and dtypes equal to the NumPy results."""
+    if device == "cpu":
+        pytest.skip("cpu is the reference")
+    fn, makers = OPS[name]
+    results = {}
+    for dev in ("cpu", device):
+        xs = make_inputs(makers, dev)
+        out = fn(*xs)
+        weights = tg.tensor(
+            np.random.default_rng(5).standard_normal(out.shape), dtype=out.dtype, device=dev
+        )
+        (out * weights).sum().backward()
+        results[dev] = (out, [x.grad for x in xs])
+    (out_a, grads_a), (out_b, grads_b) = results["cpu"], results[device]
+    assert out_a.dtype == out_b.dtype and out_a.shape == out_b.shape
+    np.testing.assert_allclose(out_b.cpu().detach().numpy(), out_a.detach().numpy(), rtol=1e-12)
+    for ga, gb in zip(grads_a, grads_b):
+        assert ga.dtype == gb.dtype
+        np.testing.assert_allclose(gb.cpu().numpy(), ga.numpy(), rtol=1e-10, atol=1e-12)
