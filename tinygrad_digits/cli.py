@@ -98,6 +98,62 @@ def _hidden(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _dropout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def _channels(text: str) -> list[int]:
+    sizes = _hidden(text)
+    if not sizes:
+        raise argparse.ArgumentTypeError("--channels needs at least one width, like 32,64")
+    return sizes
+
+
+def _add_cnn_args(p: argparse.ArgumentParser) -> None:
+    """Options of --model cnn (ignored by the MLP); unset ones take models.CNN_DEFAULTS."""
+    from .models import CNN_DEFAULTS
+
+    p.add_argument(
+        "--channels",
+        type=_channels,
+        metavar="WIDTHS",
+        help="cnn: output channels of each conv-pool block, comma-separated "
+        f"(default {','.join(map(str, CNN_DEFAULTS['channels']))})",
+    )
+    bn = p.add_mutually_exclusive_group()
+    bn.add_argument(
+        "--batch-norm",
+        dest="batch_norm",
+        action="store_true",
+        default=None,
+        help="cnn: BatchNorm2d after each conv (the default)",
+    )
+    bn.add_argument("--no-batch-norm", dest="batch_norm", action="store_false")
+    p.add_argument(
+        "--dropout",
+        type=_dropout,
+        metavar="P",
+        help=f"cnn: dropout before and inside the dense head (default {CNN_DEFAULTS['dropout']})",
+    )
+
+
+def _cnn_extra(args: argparse.Namespace, model: str) -> dict[str, Any]:
+    """The CNN options the user gave (make_config fills in the rest)."""
+    if model != "cnn":
+        return {}
+    return {
+        "channels": args.channels,
+        "batch_norm": args.batch_norm,
+        "dropout": args.dropout,
+    }
+
+
 def _dataset_name(text: str) -> str:
     name = text.strip().lower().replace("_", "-")
     name = {"fashion": "fashion-mnist", "fashionmnist": "fashion-mnist"}.get(name, name)
@@ -160,10 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--hidden",
         type=_hidden,
-        default=_hidden(DEFAULTS["hidden"]),
+        default=None,
         metavar="SIZES",
-        help=f"hidden layer sizes, comma-separated (default {DEFAULTS['hidden']})",
+        help=f"hidden layer sizes, comma-separated (default {DEFAULTS['hidden']}; cnn: the "
+        "dense layers after the convolutions, default 128)",
     )
+    _add_cnn_args(t)
     t.add_argument("--activation", default=DEFAULTS["activation"], choices=ACTIVATIONS)
     t.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"])
     t.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"])
@@ -234,7 +292,15 @@ def build_parser() -> argparse.ArgumentParser:
         "random directions. Prints the worst relative error per parameter and PASS/FAIL.",
     )
     g.add_argument("model", metavar="MODEL", nargs="?", help="a saved model (default: a new MLP)")
-    g.add_argument("--hidden", type=_hidden, default=_hidden(DEFAULTS["hidden"]), metavar="SIZES")
+    g.add_argument(
+        "--model",
+        dest="new_model",
+        default="mlp",
+        choices=sorted(MODELS),
+        help="architecture of the new model checked when no MODEL file is given",
+    )
+    g.add_argument("--hidden", type=_hidden, default=None, metavar="SIZES")
+    _add_cnn_args(g)
     g.add_argument("--activation", default=DEFAULTS["activation"], choices=ACTIVATIONS)
     g.add_argument("--batch-size", type=_positive_int, default=32)
     g.add_argument("--directions", type=_positive_int, default=3, help="per parameter")
@@ -369,7 +435,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     import tinygrad_digits as tg
 
     from .data import DataLoader, split_dataset
-    from .models import build_model, input_is_flat, make_config
+    from .models import build_model, describe, input_is_flat, make_config
     from .nn import functional as F
     from .train import fit, report
 
@@ -398,6 +464,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         num_classes=train_full.num_classes,
         hidden=args.hidden,
         activation=args.activation,
+        **_cnn_extra(args, args.model),
         dataset=dataset_name,
         csv=str(Path(args.csv).resolve()) if args.csv else None,
         test_csv=str(Path(args.test_csv).resolve()) if args.test_csv else None,
@@ -428,9 +495,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     val_loader = DataLoader(val_set, 1000, device=device) if val_set is not None else None
     n_params = sum(p.numel() for p in model.parameters())
-    sizes = " -> ".join(
-        str(s) for s in [config["in_features"], *args.hidden, config["num_classes"]]
-    )
+    sizes = describe(config)
     print(
         f"{dataset_name}: {len(train_set)} training, "
         f"{len(val_set) if val_set is not None else 0} validation, {len(test_set)} test images; "
@@ -648,7 +713,7 @@ def _directional_errors(
 def cmd_gradcheck(args: argparse.Namespace) -> int:
     import tinygrad_digits as tg
 
-    from .models import build_model, input_is_flat, make_config
+    from .models import build_model, describe, input_is_flat, make_config
     from .nn import functional as F
     from .nn.utils import functional_call
 
@@ -659,9 +724,15 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         model.double()
         source = args.model
     else:
-        config = make_config("mlp", side=8, hidden=args.hidden, activation=args.activation)
+        config = make_config(
+            args.new_model,
+            side=8,
+            hidden=args.hidden,
+            activation=args.activation,
+            **_cnn_extra(args, args.new_model),
+        )
         model = build_model(config, device=device, dtype=tg.float64)
-        source = "a new MLP"
+        source = f"a new {args.new_model.upper()}"
     model.eval()
     dataset = config.get("dataset", "digits")
     if dataset == "csv":
@@ -678,9 +749,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     xs, ys = test_set.__getitems__(np.sort(pick))
     x = tg.tensor(xs.astype(np.float64), device=device)
     y = tg.tensor(ys, device=device)
-    sizes = " -> ".join(
-        str(s) for s in [config["in_features"], *config["hidden"], config["num_classes"]]
-    )
+    sizes = describe(config)
     print(
         f"gradcheck of {source} ({config['model']} {sizes}, {config.get('activation')}) in "
         f"float64 on {len(ys)} {dataset} test images, {args.directions} random directions per "
