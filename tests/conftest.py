@@ -37,3 +37,12 @@ def device(request: pytest.FixtureRequest) -> str:
 def _seed() -> None:
     tg.manual_seed(0)
     np.random.seed(0)
+
+
+def pytest_report_header() -> list[str]:
+    """Say once which devices the op tests run on, and why any is skipped."""
+    lines = []
+    for name in DEVICES:
+        reason = _available(name)
+        lines.append(f"device {name}: " + ("tested" if reason is None else f"skipped ({reason})"))
+    return lines
