@@ -11,15 +11,6 @@ from tinygrad_digits.conv import batch_norm
 from tinygrad_digits.conv_modules import BatchNorm1d, BatchNorm2d
 
 
-@pytest.fixture(params=["cpu", "strict", "cuda"])
-def device(request: pytest.FixtureRequest) -> str:
-    try:
-        tg.get_device(request.param)
-    except tg.DeviceUnavailableError as exc:
-        pytest.skip(f"device {request.param!r} unavailable here: {exc}")
-    return request.param
-
-
 def host(t: tg.Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 

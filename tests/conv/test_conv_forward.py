@@ -13,15 +13,6 @@ import tinygrad_digits as tg
 from tinygrad_digits.conv import conv2d
 
 
-@pytest.fixture(params=["cpu", "strict", "cuda"])
-def device(request: pytest.FixtureRequest) -> str:
-    try:
-        tg.get_device(request.param)
-    except tg.DeviceUnavailableError as exc:
-        pytest.skip(f"device {request.param!r} unavailable here: {exc}")
-    return request.param
-
-
 def naive_conv2d(x, w, b, stride, padding, dilation, groups=1):
     """out[n, o, r, c] = b[o] + sum over (ci, i, j) of
     w[o, ci, i, j] * xpad[n, group_start + ci, r*sh + i*dh, c*sw + j*dw]."""

@@ -13,15 +13,6 @@ import tinygrad_digits as tg
 from tinygrad_digits.conv import avg_pool2d, batch_norm, conv2d, max_pool2d
 
 
-@pytest.fixture(params=["cpu", "strict", "cuda"])
-def device(request: pytest.FixtureRequest) -> str:
-    try:
-        tg.get_device(request.param)
-    except tg.DeviceUnavailableError as exc:
-        pytest.skip(f"device {request.param!r} unavailable here: {exc}")
-    return request.param
-
-
 def make(device, rng, *shape, distinct=False):
     if distinct:
         n = int(np.prod(shape))

@@ -10,15 +10,6 @@ from tinygrad_digits.backend import conv_kernels as K
 from tinygrad_digits.functions.conv import Col2Im, Im2Col
 
 
-@pytest.fixture(params=["cpu", "strict", "cuda"])
-def device(request: pytest.FixtureRequest) -> str:
-    try:
-        tg.get_device(request.param)
-    except tg.DeviceUnavailableError as exc:
-        pytest.skip(f"device {request.param!r} unavailable here: {exc}")
-    return request.param
-
-
 def window(kernel=(3, 3), stride=(1, 1), dilation=(1, 1), pads=(0, 0, 0, 0)) -> K.Window:
     return K.Window(kernel, stride, dilation, pads)
 
