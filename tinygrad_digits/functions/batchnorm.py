@@ -22,18 +22,23 @@ class BatchNorm(Function):
         xp = self.xp
         self.dims, self.eps, self.affine = dims, eps, affine
         mean = xp.mean(x, axis=dims, keepdims=True)
-        centred = x - mean
-        var = xp.mean(centred * centred, axis=dims, keepdims=True)
+        xhat = x - mean  # centred for now: scaled in place below, saving a pass and a buffer
+        var = xp.mean(xhat * xhat, axis=dims, keepdims=True)
         if track is not None:
             track(mean, var)
         self.inv = 1 / xp.sqrt(var + eps)
-        self.xhat = centred * self.inv
+        xhat *= self.inv
+        self.xhat = xhat
         shape = mean.shape
         params = iter(params)
-        out = self.xhat * xp.reshape(next(params), shape) if affine[0] else self.xhat
-        return out + xp.reshape(next(params), shape) if affine[1] else out
+        out = xhat * xp.reshape(next(params), shape) if affine[0] else xhat * 1  # never xhat
+        if affine[1]:
+            out += xp.reshape(next(params), shape)
+        return out
 
-    def backward(self, g):  # dx = inv * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
+    def backward(
+        self, g
+    ):  # dx = w inv (g - mean(g) - xhat mean(g xhat)), dw = sum(g xhat), db = sum(g)
         x, *params = self.parents
         weight = params[0] if self.affine[0] else None
         bias = params[-1] if self.affine[1] else None
@@ -43,14 +48,16 @@ class BatchNorm(Function):
         else:
             xhat, inv = self.const(self.xhat), self.const(self.inv)
         shape = inv.shape
-        gxhat = g * weight.reshape(shape) if weight is not None else g
+        count = x.numel() // x.shape[1]
+        g_sum = g.sum(dim=dims, keepdim=True)
+        gx_sum = (g * xhat).sum(dim=dims, keepdim=True)
         gx = None
-        if x.requires_grad:
-            spread = (gxhat * xhat).mean(dim=dims, keepdim=True)
-            gx = inv * (gxhat - gxhat.mean(dim=dims, keepdim=True) - xhat * spread)
+        if x.requires_grad:  # as g*scale - (xhat*a + b): per-channel a, b; 4 passes over x
+            scale = inv * weight.reshape(shape) if weight is not None else inv
+            gx = g * scale - (xhat * (scale * gx_sum / count) + scale * g_sum / count)
         grads = [gx]
         if weight is not None:
-            grads.append((g * xhat).sum(dim=dims) if weight.requires_grad else None)
+            grads.append(gx_sum.reshape(weight.shape) if weight.requires_grad else None)
         if bias is not None:
-            grads.append(g.sum(dim=dims) if bias.requires_grad else None)
+            grads.append(g_sum.reshape(bias.shape) if bias.requires_grad else None)
         return tuple(grads)
