@@ -62,7 +62,13 @@ class Conv2d(Function):
         w3 = w.reshape((gr, co // gr, -1))
         gx = gw = gb = None
         if x.requires_grad:
-            gx = Col2Im.apply((w3.mT @ g4).reshape((n, -1, g4.shape[3])), win=self.win, hw=self.hw)
+            flipped = _transposed_window(self.win, w.shape[:2], gr)
+            if flipped is not None:  # dx = g convolved with the flipped, transposed kernel
+                w_t = w[:, :, ::-1, ::-1].permute((1, 0, 2, 3))
+                gx = Conv2d.apply(g, w_t, win=flipped, groups=1)
+            else:
+                gcols = (w3.mT @ g4).reshape((n, -1, g4.shape[3]))
+                gx = Col2Im.apply(gcols, win=self.win, hw=self.hw)
         if w.requires_grad:
             cols = self.saved(self.cols, lambda x, *_: Im2Col.apply(x, win=self.win))
             cols = cols.reshape((n, gr, -1, g4.shape[3]))
@@ -72,3 +78,22 @@ class Conv2d(Function):
         if bias[0].requires_grad:
             gb = g.sum((0, 2, 3))
         return gx, gw, gb
+
+
+def _transposed_window(win: K.Window, channels: tuple[int, int], groups: int) -> K.Window | None:
+    """The window of dx as a stride-1 convolution of g, or None where col2im is the better way.
+
+    For stride 1, dx = conv(g, w flipped in space with C_in and C_out swapped) with padding
+    span - 1 - pad on each side: im2col of g and one matmul, no scatter-add. It pays when
+    C_out is at most 3x C_in (im2col copies C_out*k*k rows where col2im adds C_in*k*k rows,
+    and an add costs about three copies).
+    """
+    c_out, c_in = channels
+    if win.stride != (1, 1) or groups != 1 or c_out > 3 * c_in:
+        return None
+    eh, ew = win.span()
+    top, bottom, left, right = win.pads
+    pads = (eh - 1 - top, eh - 1 - bottom, ew - 1 - left, ew - 1 - right)
+    if min(pads) < 0:
+        return None
+    return K.Window(win.kernel, (1, 1), win.dilation, pads)
