@@ -42,6 +42,7 @@ class NumpyCNN:
         self.rng = np.random.default_rng(0)
 
     def _conv(self, x: Any, w: Any) -> tuple[Any, Any]:
+        """3x3 'same' convolution by im2col and one batched matmul; returns the columns too."""
         np = self.np
         n, c, h, wd = x.shape
         xp = np.zeros((n, c, h + 2, wd + 2), x.dtype)
@@ -52,18 +53,14 @@ class NumpyCNN:
         return out, cols
 
     def _conv_back(self, g: Any, w: Any, cols: Any, x_shape: Any, need_dx: bool) -> Any:
-        np = self.np
+        """dW = g cols^T; dx = g convolved with the flipped kernel, C_in and C_out swapped."""
         n, c, h, wd = x_shape
         g3 = g.reshape(n, w.shape[0], h * wd)
         gw = (g3 @ cols.transpose(0, 2, 1)).sum(0).reshape(w.shape)
         if not need_dx:
             return gw, None
-        gcols = (w.reshape(w.shape[0], -1).T @ g3).reshape(n, c, 3, 3, h, wd)
-        gpad = np.zeros((n, c, h + 2, wd + 2), g.dtype)
-        for i in range(3):
-            for j in range(3):
-                gpad[:, :, i : i + h, j : j + wd] += gcols[:, :, i, j]
-        return gw, gpad[:, :, 1:-1, 1:-1]
+        w_t = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+        return gw, self._conv(g, w_t)[0]
 
     def _bn(self, x: Any, gamma: Any, beta: Any) -> tuple[Any, Any]:
         np = self.np
@@ -92,7 +89,7 @@ class NumpyCNN:
         np = self.np
         gx = np.zeros_like(x)
         taken = np.zeros(out.shape, bool)
-        for k, (i, j) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+        for i, j in ((0, 0), (0, 1), (1, 0), (1, 1)):
             hit = (x[:, :, i::2, j::2] == out) & ~taken
             taken |= hit
             gx[:, :, i::2, j::2] = g * hit
