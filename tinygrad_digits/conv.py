@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import _device_mismatch, no_grad
+from .autograd import _device_mismatch, is_grad_enabled, no_grad
 from .backend.conv_kernels import Window
 from .errors import ShapeError
 from .functions.batchnorm import BatchNorm as _BatchNormOp
@@ -218,7 +218,7 @@ def max_pool2d(
     op = "max_pool2d"
     x, unbatched = _batched(input, op)
     win, _ = _pool_window(op, x, kernel_size, stride, padding, dilation, ceil_mode)
-    out = _MaxPool2dOp.apply(x, win=win)
+    out = _MaxPool2dOp.apply(x, win=win, picks=x.requires_grad and is_grad_enabled())
     return out.squeeze(0) if unbatched else out
 
 

@@ -111,11 +111,13 @@ def _looped_im2col(device: Device, x: Any, win: Window, value: float) -> Any:
     return device.xp.reshape(stacked, (n, c * kh * kw, oh * ow))
 
 
-def _scatter(device: Device, parts: Any, win: Window, hw: tuple[int, int], like: Any) -> Any:
+def _scatter(
+    device: Device, parts: Any, win: Window, hw: tuple[int, int], like: Any, write: Any = None
+) -> Any:
     """zeros(N, C, H, W) with parts(k) added onto the pixels kernel offset k reads; padding
     dropped. Offsets never overlap within one step, so each step is one slice-add; windows
-    that never overlap are written without the add, and windows that tile the image
-    without the zero fill."""
+    that never overlap are written without the add (by write(k, view) into the output's view
+    when given, else by assignment), and windows that tile the image without the zero fill."""
     xp = device.xp
     h, w = hw
     oh, ow = win.out_size(h, w)
@@ -125,7 +127,9 @@ def _scatter(device: Device, parts: Any, win: Window, hw: tuple[int, int], like:
     overlapping = not win.disjoint()
     in_place = _has_strides(device)
     for k, (_, _, rows, cols) in enumerate(win.offsets(oh, ow)):
-        if not overlapping:
+        if not overlapping and write is not None:
+            write(k, out[:, :, rows, cols])
+        elif not overlapping:
             out[:, :, rows, cols] = parts(k)
         elif in_place:  # a writable view: add into it without a temporary
             target = out[:, :, rows, cols]
@@ -176,25 +180,31 @@ def lowest(dtype: np.dtype) -> float | int:
     return -float("inf") if dtype.kind == "f" else int(np.iinfo(dtype).min)
 
 
-def window_max(device: Device, x: Any, win: Window) -> tuple[Any, list[Any]]:
+def window_max(
+    device: Device, x: Any, win: Window, picks: bool = True
+) -> tuple[Any, list[Any] | None]:
     """The maximum of each window (padding never wins) and, per kernel offset, a bool mask of
     the windows whose maximum it supplies: exactly one offset per window, the first in
     row-major window order on ties. (A window holding NaN has maximum NaN and no pick, so
-    it passes no gradient.)"""
+    it passes no gradient.) picks=False skips the masks (None): for forward-only use."""
     xp = device.xp
     parts = _slices(device, x, win, lowest(device.numpy_dtype(x)))
     best = parts[0]
     for part in parts[1:]:
         best = xp.maximum(best, part)
-    picks, taken = [], None
+    if not picks:
+        return best * 1 if len(parts) == 1 else best, None  # never a view of x
+    masks, free = [], None  # free: windows no earlier offset has claimed
     for k, part in enumerate(parts):
         hit = part == best
-        if taken is not None:
-            hit = hit & ~taken
-        if k < len(parts) - 1:
-            taken = hit if taken is None else taken | hit
-        picks.append(hit)
-    return best, picks
+        if free is None:
+            free = ~hit
+        else:
+            hit &= free
+            if k < len(parts) - 1:
+                free &= ~hit
+        masks.append(hit)
+    return best, masks
 
 
 def _weigh(device: Device, a: Any, mask: Any) -> Any:

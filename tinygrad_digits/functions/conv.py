@@ -84,12 +84,12 @@ def _transposed_window(win: K.Window, channels: tuple[int, int], groups: int) ->
     """The window of dx as a stride-1 convolution of g, or None where col2im is the better way.
 
     For stride 1, dx = conv(g, w flipped in space with C_in and C_out swapped) with padding
-    span - 1 - pad on each side: im2col of g and one matmul, no scatter-add. It pays when
-    C_out is at most 3x C_in (im2col copies C_out*k*k rows where col2im adds C_in*k*k rows,
-    and an add costs about three copies).
+    span - 1 - pad on each side: im2col of g and one matmul, no scatter-add. im2col copies
+    C_out*k*k rows where col2im adds C_in*k*k, so it pays while C_out <= 2 C_in: a LeNet
+    step with channels 32,32 is 10% faster, with 32,64 1-2%.
     """
     c_out, c_in = channels
-    if win.stride != (1, 1) or groups != 1 or c_out > 3 * c_in:
+    if win.stride != (1, 1) or groups != 1 or c_out > 2 * c_in:
         return None
     eh, ew = win.span()
     top, bottom, left, right = win.pads

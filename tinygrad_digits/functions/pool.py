@@ -20,8 +20,8 @@ class MaxPool2d(Function):
 
     uses_inputs = False
 
-    def forward(self, x, win):
-        out, self.picks = K.window_max(self.device, x, win)
+    def forward(self, x, win, picks=True):  # picks=False: no backward will run (no_grad)
+        out, self.picks = K.window_max(self.device, x, win, picks)
         self.win, self.hw = win, x.shape[2:]
         return out
 
