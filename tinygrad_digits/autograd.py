@@ -155,13 +155,18 @@ class Function:
         return self.const(array)
 
     def _check_versions(self) -> None:
-        if type(self).saves_output and self.out_version[0] != 0:
+        cls = type(self)
+        if cls.uses_inputs:
+            for t, v in zip(self.parents, self.versions):
+                if t._version[0] != v:
+                    self._changed_input()
+        if cls.saves_output and self.out_version[0] != 0:
             raise GradientError(
                 f"the output of {self.name} (shape {self.out_shape}) was modified in place, but "
                 "its backward needs the original value. Use an out-of-place op or .clone() it."
             )
-        if not type(self).uses_inputs:
-            return
+
+    def _changed_input(self) -> None:
         for i, (t, v) in enumerate(zip(self.parents, self.versions)):
             if t._version[0] != v:
                 raise GradientError(
@@ -315,29 +320,33 @@ def _propagate(
     retain_graph: bool,
     create_graph: bool,
 ) -> None:
+    observers, hooks = grad_observers, backward_hooks
     with set_grad_enabled(create_graph):
         for node in order:
-            grad = pending.pop(id(node), None)
+            key = id(node)
+            grad = pending.pop(key, None)
             if grad is None:
                 continue
-            if captured is not None and id(node) in captured:
-                captured[id(node)] = grad
+            if captured is not None and key in captured:
+                captured[key] = grad
             if node.retained is not None:
                 owner = node.retained()
                 if owner is not None:
                     owner.grad = _copy(grad)
-            for observe in grad_observers:
-                observe(node, grad)
+            if observers:
+                for observe in observers:
+                    observe(node, grad)
             node._check_versions()
             parent_grads = node.backward(grad)
-            if not isinstance(parent_grads, tuple):
+            if type(parent_grads) is not tuple:
                 parent_grads = (parent_grads,)
-            for hook in backward_hooks:
-                hook(node, parent_grads)
+            if hooks:
+                for hook in hooks:
+                    hook(node, parent_grads)
             for i, (parent, pg) in enumerate(zip(node.parents, parent_grads)):
                 if pg is None or not parent.requires_grad:
                     continue
-                if pg.shape != parent.shape:
+                if pg.data.shape != parent.data.shape:
                     pg = sum_to(pg, parent.shape, node, i)
                 ctx = parent._ctx
                 if ctx is None:

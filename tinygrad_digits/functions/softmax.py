@@ -54,7 +54,8 @@ class CrossEntropy(Function):
         total = xp.sum(e, axis=1, keepdims=True)
         logp = shifted - xp.log(total)
         self.probs = e / total
-        picked = xp.take_along_axis(logp, labels[:, None], axis=1)[:, 0]
+        rows = xp.arange(n, **self.device.creation_kw)
+        picked = self.device.getitem(logp, (rows, labels))
         if smoothing:
             losses = -(1 - smoothing) * picked - smoothing / c * xp.sum(logp, axis=1)
         else:
