@@ -244,6 +244,9 @@ class CNN(nn.Module):
         self.feature_shape = (c, s, s)
 
     def forward(self, x: Any) -> Any:
+        """(N, C, side, side) images -> (N, num_classes) logits; one (C, side, side) -> 1-D."""
+        if getattr(x, "ndim", None) == 3:
+            return self.forward(x.unsqueeze(0)).squeeze(0)
         return self.classifier(self.flatten(self.drop(self.features(x))))
 
 
