@@ -333,10 +333,13 @@ def compare_steps(args: argparse.Namespace, model: Any, data: Any, np: Any) -> N
 
         runners["PyTorch"] = pytorch
     times: dict[str, list[float]] = {k: [] for k in runners}
+    names = list(runners)
     for rep in range(args.steps + 3):
-        for name, run in runners.items():
+        # Rotate the order: whoever runs right after PyTorch shares the cores with its
+        # spinning worker threads for a while, so each contender must take that turn equally.
+        for name in names[rep % len(names) :] + names[: rep % len(names)]:
             start = time.perf_counter()
-            run(rep % 8)
+            runners[name](rep % 8)
             if rep >= 3:  # warm-up
                 times[name].append(time.perf_counter() - start)
     base = times["hand NumPy"]
