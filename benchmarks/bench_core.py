@@ -188,26 +188,27 @@ def mlp_torch() -> Callable[[], object] | None:
 def compare(
     name: str, ours: Callable, reference: Callable, peer: Callable | None, calls: int, rounds: int
 ) -> None:
-    for fn in (ours, reference) + ((peer,) if peer else ()):
+    """Alternate the contenders, rotating who goes first each round (PyTorch's worker threads
+    keep spinning after it returns and slow whoever runs next)."""
+    contenders = {"ours": ours, "numpy": reference}
+    if peer:
+        contenders["torch"] = peer
+    for fn in contenders.values():
         per_call(fn, max(calls // 10, 1))  # warm up
-    ratios, peer_ratios, times = [], [], {"ours": [], "numpy": [], "torch": []}
-    for _ in range(rounds):
-        t_ours = per_call(ours, calls)
-        t_ref = per_call(reference, calls)
-        times["ours"].append(t_ours)
-        times["numpy"].append(t_ref)
-        ratios.append(t_ours / t_ref)
-        if peer:
-            t_peer = per_call(peer, calls)
-            times["torch"].append(t_peer)
-            peer_ratios.append(t_ours / t_peer)
-    med = {k: statistics.median(v) * 1e6 for k, v in times.items() if v}
+    names = list(contenders)
+    times: dict[str, list[float]] = {k: [] for k in names}
+    for r in range(rounds):
+        for key in names[r % len(names) :] + names[: r % len(names)]:
+            times[key].append(per_call(contenders[key], calls))
+    ratio = statistics.median(o / n for o, n in zip(times["ours"], times["numpy"]))
+    med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
     line = (
         f"{name}: tinygrad_digits {med['ours']:.1f} us, hand NumPy {med['numpy']:.1f} us, "
-        f"ratio {statistics.median(ratios):.3f}x (median of {rounds} paired rounds)"
+        f"ratio {ratio:.3f}x (median of {rounds} paired rounds)"
     )
     if peer:
-        line += f"; PyTorch {med['torch']:.1f} us, ours/torch {statistics.median(peer_ratios):.3f}x"
+        vs_torch = statistics.median(o / t for o, t in zip(times["ours"], times["torch"]))
+        line += f"; PyTorch {med['torch']:.1f} us, ours/torch {vs_torch:.3f}x"
     print(line, flush=True)
 
 
