@@ -678,11 +678,22 @@ def _directional_errors(
     model: Any, x: Any, y: Any, directions: int, seed: int, eps: float = 1e-6
 ) -> list[tuple[str, tuple[int, ...], float]]:
     """(name, shape, worst relative error) per parameter: backprop's <grad, u> against the
-    central difference (L(p + eps u) - L(p - eps u)) / 2 eps along random unit directions u."""
+    central difference (L(p + eps u) - L(p - eps u)) / 2 eps along random unit directions u.
+
+    A direction whose difference disagrees is retried with eps / 10 and eps / 100 and keeps
+    its best agreement: a kink (a ReLU at 0, a max-pool window whose top two values are
+    within the step) inside the step spoils one eps but not all, while a wrong backward
+    disagrees at every eps. CNNs on 28×28 images need this: quantised pixels give near-ties.
+    """
     import tinygrad_digits as tg
 
     from .autograd import no_grad
     from .nn import functional as F
+
+    def loss_at(p: Any, value: Any) -> float:
+        with no_grad():
+            p.copy_(value)
+            return F.cross_entropy(model(x), y).item()
 
     model.zero_grad()
     F.cross_entropy(model(x), y).backward()
@@ -695,17 +706,19 @@ def _directional_errors(
         for _ in range(directions):
             u = rng.standard_normal(p.shape)
             u /= np.linalg.norm(u)
-            step = tg.tensor(u * eps, dtype=p.dtype, device=p.device)
-            with no_grad():
-                p.copy_(original + step)
-                plus = F.cross_entropy(model(x), y).item()
-                p.copy_(original - step)
-                minus = F.cross_entropy(model(x), y).item()
-                p.copy_(original)
-            numeric = (plus - minus) / (2 * eps)
             analytic = float(np.sum(grad * u))
-            scale = max(abs(numeric), abs(analytic), 1e-7)
-            worst = max(worst, abs(numeric - analytic) / scale)
+            best = float("inf")
+            for step_size in (eps, eps / 10, eps / 100):
+                step = tg.tensor(u * step_size, dtype=p.dtype, device=p.device)
+                plus, minus = loss_at(p, original + step), loss_at(p, original - step)
+                numeric = (plus - minus) / (2 * step_size)
+                scale = max(abs(numeric), abs(analytic), 1e-7)
+                best = min(best, abs(numeric - analytic) / scale)
+                if best <= 1e-7:
+                    break
+            with no_grad():
+                p.copy_(original)
+            worst = max(worst, best)
         rows.append((name, tuple(p.shape), worst))
     return rows
 
@@ -764,9 +777,11 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         def loss(w_: Any, name: str = name) -> Any:
             return F.cross_entropy(functional_call(model, {name: w_}, (x,)), y)
 
-        # The library's own directional check too (small eps: stays clear of ReLU kinks).
-        ok_fast = tg.gradcheck(
-            loss, [w], eps=1e-7, fast_mode=True, seed=args.seed, raise_exception=False
+        # The library's own directional check too (small eps: stays clear of ReLU kinks;
+        # once more with a smaller one if a kink still falls inside the step).
+        ok_fast = any(
+            tg.gradcheck(loss, [w], eps=step, fast_mode=True, seed=args.seed, raise_exception=False)
+            for step in (1e-7, 1e-8)
         )
         ok = worst <= args.tolerance and ok_fast
         passed &= ok

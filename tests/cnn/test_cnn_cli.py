@@ -143,3 +143,21 @@ def test_bad_cnn_options_are_one_line_errors(option, value):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and option in lines[0] and "Traceback" not in result.stderr
+
+
+def test_gradcheck_still_catches_a_wrong_conv_backward(monkeypatch, capsys):
+    """The retries at smaller steps forgive kinks, not a wrong gradient (1% off here)."""
+    from tinygrad_digits import cli
+    from tinygrad_digits.functions import conv
+
+    right = conv.Conv2d.backward
+
+    def wrong(self, g):
+        gx, gw, *rest = right(self, g)
+        return (gx, gw * 1.01, *rest)
+
+    monkeypatch.setattr(conv.Conv2d, "backward", wrong)
+    code = cli.main(["gradcheck", "--model", "cnn", "--channels", "2,4", "--batch-size", "4"])
+    out = capsys.readouterr().out
+    assert code == 1 and out.strip().endswith("FAIL: backprop disagrees with finite differences")
+    assert "features.0.weight" in out and "MISMATCH" in out
