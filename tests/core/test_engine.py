@@ -484,3 +484,13 @@ def test_broadcast_error_names_op_shapes_and_dimension(device: str) -> None:
         tg.ShapeError, match=r"Mul: shapes \(2, 3\) and \(4,\).*dimension -1: sizes 3 vs 4"
     ):
         tg.ones(2, 3, device=device) * tg.ones(4, device=device)
+
+
+def test_cross_entropy_backward_twice_with_retain_graph_is_identical(device: str) -> None:
+    logits = leaf(np.random.default_rng(0).standard_normal((4, 3)), device)
+    labels = tg.tensor([0, 2, 1, 2], device=device)
+    loss = CrossEntropy.apply(logits, labels, reduction="mean", smoothing=0.1)
+    loss.backward(retain_graph=True)
+    first = host(logits.grad).copy()
+    loss.backward()
+    np.testing.assert_allclose(host(logits.grad), 2 * first, rtol=1e-12)

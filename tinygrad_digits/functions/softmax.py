@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 
 
 def _log_softmax(xp, x, axis):
@@ -54,8 +54,8 @@ class CrossEntropy(Function):
         total = xp.sum(e, axis=1, keepdims=True)
         logp = shifted - xp.log(total)
         self.probs = e / total
-        rows = xp.arange(n, **self.device.creation_kw)
-        picked = self.device.getitem(logp, (rows, labels))
+        self.rows = xp.arange(n, **self.device.creation_kw)
+        picked = self.device.getitem(logp, (self.rows, labels))
         if smoothing:
             losses = -(1 - smoothing) * picked - smoothing / c * xp.sum(logp, axis=1)
         else:
@@ -75,6 +75,8 @@ class CrossEntropy(Function):
 
     def backward(self, g):  # d CE / d logits = (softmax - target) * upstream (/ N for mean)
         logits = self.parents[0]
+        if not is_grad_enabled() and self.reduction != "none":
+            return self._fast_backward(g), None
         p = self.saved(self.probs, lambda x, _: x.softmax(1))
         diff = p - self.const(self._target(logits.shape[1], self.probs.dtype))
         if self.reduction == "none":
@@ -82,3 +84,15 @@ class CrossEntropy(Function):
         if self.reduction == "mean":
             g = g / logits.shape[0]
         return diff * g, None
+
+    def _fast_backward(self, g):
+        """The same gradient on raw arrays, without building Tensor ops or a one-hot matrix."""
+        device = self.device
+        diff = device.copy(self.probs)  # the saved values stay intact for retain_graph
+        n, c = diff.shape
+        key = (self.rows, self.labels)
+        device.setitem(diff, key, device.getitem(diff, key) - (1 - self.smoothing))
+        if self.smoothing:
+            diff -= self.smoothing / c
+        scale = g.data / n if self.reduction == "mean" else g.data
+        return self.const(diff * scale)
