@@ -92,7 +92,7 @@ def _strided_im2col(device: Device, x: Any, win: Window, value: float) -> Any:
     padded = _pad(device, x, win, value)
     (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.stride, win.dilation
     s_n, s_c, s_h, s_w = padded.strides
-    view = device.xp.lib.stride_tricks.as_strided(
+    view = device.native.lib.stride_tricks.as_strided(
         padded,
         shape=(n, c, kh, kw, oh, ow),
         strides=(s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw),

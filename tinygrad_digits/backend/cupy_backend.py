@@ -30,6 +30,16 @@ def _import_cupy() -> Any:
     return cupy
 
 
+def _array_api_namespace(cupy: Any) -> Any:
+    """CuPy's namespace with the Array API names (astype, permute_dims, concat, ...) that
+    older CuPy releases lack, through array-api-compat when it is installed."""
+    try:
+        from array_api_compat import cupy as compat
+    except ImportError:
+        return cupy
+    return compat
+
+
 class CUDADevice(Device):
     def __init__(self, index: int = 0) -> None:
         cupy = _import_cupy()
@@ -39,25 +49,26 @@ class CUDADevice(Device):
                 f"device 'cuda:{index}' does not exist: this machine has {count} GPU(s), "
                 f"cuda:0 to cuda:{count - 1}."
             )
-        self.xp = cupy
+        self.xp = _array_api_namespace(cupy)
+        self.native = cupy
         self.index = index
         self.name = "cuda" if index == 0 else f"cuda:{index}"
         self._gpu = cupy.cuda.Device(index)
 
     def from_numpy(self, array: np.ndarray) -> Any:
         with self._gpu:
-            return self.xp.asarray(array)
+            return self.native.asarray(array)
 
     def to_numpy(self, array: Any) -> np.ndarray:
-        return self.xp.asnumpy(array)
+        return self.native.asnumpy(array)
 
     def owns(self, array: Any) -> bool:
-        return isinstance(array, self.xp.ndarray) and array.device.id == self.index
+        return isinstance(array, self.native.ndarray) and array.device.id == self.index
 
     def seed(self, seed: int) -> None:
         super().seed(seed)
         with self._gpu:
-            self.xp.random.seed(seed)
+            self.native.random.seed(seed)
 
     def as_mask(self, condition: Any, dtype: Any) -> Any:
         return condition
@@ -69,7 +80,7 @@ class CUDADevice(Device):
         import cupyx
 
         with self._gpu:
-            out = self.xp.zeros(shape, dtype=values.dtype)
+            out = self.native.zeros(shape, dtype=values.dtype)
             cupyx.scatter_add(out, key, values)
             return out
 
@@ -79,4 +90,4 @@ class CUDADevice(Device):
         return erf(array)
 
     def synchronize(self) -> None:
-        self.xp.cuda.Device(self.index).synchronize()
+        self.native.cuda.Device(self.index).synchronize()

@@ -16,6 +16,9 @@ class Device:
 
     name: str = "?"
     xp: Any = None
+    # The library's own module (numpy, cupy) for the few calls outside the Array API
+    # (strided views); None where there is none (strict).
+    native: Any = None
     # Keyword arguments that put a new array (xp.zeros, xp.full, ...) on this device.
     creation_kw: dict[str, Any] = {}  # noqa: RUF012
 

@@ -22,6 +22,7 @@ def _numpy_erf() -> Any:
 class CPUDevice(Device):
     name = "cpu"
     xp = np
+    native = np
 
     def from_numpy(self, array: np.ndarray) -> np.ndarray:
         return array
