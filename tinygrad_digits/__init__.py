@@ -59,7 +59,9 @@ from .grad_api import grad
 from .gradcheck import GradcheckWarning, gradcheck, gradgradcheck
 from .serialization import ModelFileError, load, save
 from .tensor import Tensor, cat, stack, where
+from .torch_style import FUNCTIONS as _FUNCTIONS
 
+globals().update(_FUNCTIONS)  # tg.exp(x), tg.matmul(a, b), ... as in torch
 device = get_device
 half, double, long = float16, float64, int64
 float = float32  # noqa: A001  (torch.float)

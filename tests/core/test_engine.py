@@ -494,3 +494,13 @@ def test_cross_entropy_backward_twice_with_retain_graph_is_identical(device: str
     first = host(logits.grad).copy()
     loss.backward()
     np.testing.assert_allclose(host(logits.grad), 2 * first, rtol=1e-12)
+
+
+def test_module_level_functions_match_methods(device: str) -> None:
+    x = leaf([[1.0, -2.0], [3.0, 0.5]], device)
+    np.testing.assert_allclose(host(tg.exp(x)), host(x.exp()))
+    np.testing.assert_allclose(host(tg.matmul(x, x)), host(x @ x))
+    assert tg.max(x, 1).indices.tolist() == [0, 0]
+    np.testing.assert_allclose(host(tg.sum(x, dim=0)), [4.0, -1.5])
+    with pytest.raises(TypeError, match="expects a Tensor"):
+        tg.exp([1.0])
