@@ -98,16 +98,6 @@ def _hidden(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _dropout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
-    return value
-
-
 def _channels(text: str) -> list[int]:
     sizes = _hidden(text)
     if not sizes:
@@ -137,7 +127,7 @@ def _add_cnn_args(p: argparse.ArgumentParser) -> None:
     bn.add_argument("--no-batch-norm", dest="batch_norm", action="store_false")
     p.add_argument(
         "--dropout",
-        type=_dropout,
+        type=_fraction,
         metavar="P",
         help=f"cnn: dropout before and inside the dense head (default {CNN_DEFAULTS['dropout']})",
     )
