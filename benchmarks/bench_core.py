@@ -10,11 +10,16 @@ since these machines drift in speed. PyTorch CPU is measured too when it is inst
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
 
 import numpy as np
+
+# PyTorch's OpenMP workers otherwise keep spinning after each call and steal a core from
+# whoever runs next (set before torch is imported, which happens lazily below).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import tinygrad_digits as tg
 from tinygrad_digits.functions.softmax import CrossEntropy

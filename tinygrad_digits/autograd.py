@@ -7,8 +7,10 @@ backward pass can itself be recorded (create_graph=True) and differentiated agai
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import GradientError, ShapeError
@@ -29,6 +31,8 @@ grad_observers: list[Any] = []
 backward_hooks: list[Any] = []
 # Hooks run on every new node and output (anomaly mode); empty in normal runs.
 forward_hooks: list[Any] = []
+# Creation order of recorded nodes; backward processes nodes from the newest down.
+_sequence = itertools.count()
 # Set by tensor.py: the fast Tensor constructor (data, device, requires_grad) -> Tensor.
 _make_tensor: Any = None
 # Modules whose forward is running, innermost last (Module.__call__ pushes and pops); each new
@@ -83,6 +87,7 @@ class Function:
         "out_version",
         "retained",
         "scope",
+        "seq",
         "__dict__",
     )
     differentiable = True
@@ -121,6 +126,7 @@ class Function:
             fn.out_shape = data.shape
             fn.retained = None
             fn.scope = module_stack[-1] if module_stack else None
+            fn.seq = next(_sequence)  # made after its inputs' nodes: a topological order for free
             out._ctx = fn
         if forward_hooks:
             if not requires:
@@ -206,39 +212,12 @@ def _shape_mismatch(op: str, tensors: Sequence[Tensor], exc: Exception) -> None:
     ) from exc
 
 
-def _topo_order(roots: Sequence[Function]) -> list[Function]:
-    """Nodes reachable from roots, each after every node that uses its output (iterative DFS)."""
-    order: list[Function] = []
-    seen: set[int] = set()
-    for root in roots:
-        if id(root) in seen:
-            continue
-        seen.add(id(root))
-        stack: list[tuple[Function, Iterator[Any]]] = [(root, iter(_parents_of(root)))]
-        while stack:
-            node, it = stack[-1]
-            for parent in it:
-                ctx = parent._ctx
-                if ctx is not None and id(ctx) not in seen:
-                    seen.add(id(ctx))
-                    stack.append((ctx, iter(_parents_of(ctx))))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    order.reverse()
-    return order
-
-
-def _parents_of(node: Function) -> Sequence[Tensor]:
-    parents = getattr(node, "parents", None)
-    if parents is None:
-        raise GradientError(
-            f"trying to backward through the graph a second time (through {node.name}): its "
-            "saved values were freed after the first backward. Pass retain_graph=True to the "
-            "first backward() if you need to call it twice, or recompute the forward pass."
-        )
-    return parents
+def _freed(node: Function) -> GradientError:
+    return GradientError(
+        f"trying to backward through the graph a second time (through {node.name}): its "
+        "saved values were freed after the first backward. Pass retain_graph=True to the "
+        "first backward() if you need to call it twice, or recompute the forward pass."
+    )
 
 
 def sum_to(grad: Tensor, shape: tuple[int, ...], node: Function, index: int) -> Tensor:
@@ -288,19 +267,20 @@ def run_backward(
         captured = {id(t._ctx) if t._ctx is not None else id(t): None for t in inputs}
 
     pending: dict[int, Tensor] = {}
-    root_nodes = []
+    heap: list[tuple[int, Function]] = []
     for root, g in zip(roots, grads):
-        if root._ctx is None:
+        node = root._ctx
+        if node is None:
             _deliver_leaf(root, g, captured, None)
-            continue
-        key = id(root._ctx)
-        pending[key] = pending[key] + g if key in pending else g
-        root_nodes.append(root._ctx)
-
-    order = _topo_order(root_nodes)
+        elif id(node) in pending:
+            pending[id(node)] = pending[id(node)] + g
+        else:
+            pending[id(node)] = g
+            heap.append((-node.seq, node))
+    heapq.heapify(heap)
     outer, _mode.in_backward = _mode.in_backward, True
     try:
-        _propagate(order, pending, captured, retain_graph, create_graph)
+        _propagate(heap, pending, captured, retain_graph, create_graph)
     finally:
         _mode.in_backward = outer
     if captured is None:
@@ -314,19 +294,24 @@ def in_backward() -> bool:
 
 
 def _propagate(
-    order: list[Function],
+    heap: list[tuple[int, Function]],
     pending: dict[int, Tensor],
     captured: dict[int, Tensor | None] | None,
     retain_graph: bool,
     create_graph: bool,
 ) -> None:
+    """Run backward rules newest node first: every node is made after the nodes of its inputs,
+    so by the time a node is popped, all gradients flowing into it have arrived (iterative,
+    so 10,000-op chains need no recursion)."""
     observers, hooks = grad_observers, backward_hooks
+    pop, push = heapq.heappop, heapq.heappush
     with set_grad_enabled(create_graph):
-        for node in order:
+        while heap:
+            node = pop(heap)[1]
             key = id(node)
-            grad = pending.pop(key, None)
-            if grad is None:
-                continue
+            grad = pending.pop(key)
+            if node.parents is None:
+                raise _freed(node)
             if captured is not None and key in captured:
                 captured[key] = grad
             if node.retained is not None:
@@ -352,8 +337,12 @@ def _propagate(
                 if ctx is None:
                     _deliver_leaf(parent, pg, captured, grad)
                 else:
-                    key = id(ctx)
-                    pending[key] = pending[key] + pg if key in pending else pg
+                    k = id(ctx)
+                    if k in pending:
+                        pending[k] = pending[k] + pg
+                    else:
+                        pending[k] = pg
+                        push(heap, (-ctx.seq, ctx))
             if not retain_graph:
                 node.parents = None
                 node.__dict__.clear()

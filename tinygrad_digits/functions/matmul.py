@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 
 
 class MatMul(Function):
@@ -11,6 +11,19 @@ class MatMul(Function):
 
     def backward(self, g):  # d(AB) = dA B + A dB; broadcast batch dims are summed by the engine
         a, b = self.parents
+        if not is_grad_enabled():  # not recorded: two BLAS calls on raw arrays, no extra nodes
+            xp = self.xp
+            ga = (
+                self.const(xp.matmul(g.data, xp.matrix_transpose(b.data)))
+                if a.requires_grad
+                else None
+            )
+            gb = (
+                self.const(xp.matmul(xp.matrix_transpose(a.data), g.data))
+                if b.requires_grad
+                else None
+            )
+            return ga, gb
         ga = g @ b.mT if a.requires_grad else None
         gb = a.mT @ g if b.requires_grad else None
         return ga, gb
