@@ -1,4 +1,4 @@
-"""`python -m tinygrad_digits ...` runs the command-line interface (see cli.py)."""
+"""`python -m tinygrad_digits ...` runs the command-line interface (see cli/)."""
 
 import sys
 

@@ -1,0 +1,34 @@
+"""`tinygrad-digits`: train, evaluate, predict, gradcheck (and graph) from the command line.
+
+    tinygrad-digits train                      # 8×8 digits, MLP 128-64, ~98% test accuracy
+    tinygrad-digits evaluate runs/digits
+    tinygrad-digits predict runs/digits my_digit.png --json
+    tinygrad-digits gradcheck
+
+Every failure a user can cause (a bad argument, path, data or model file, a missing device or
+optional package) ends with one line on stderr and a non-zero exit code, never a traceback;
+``--debug`` (or TINYGRAD_DIGITS_DEBUG=1) shows the traceback for bug reports.
+
+One module per command (train.py, evaluate.py, predict.py, gradcheck.py: add_parser and run),
+options.py (option types and groups they share), loading.py (load_data, load_model),
+parser.py (build_parser) and main.py (main: run a command, errors as one line).
+"""
+
+from .errors import CLIError
+from .loading import load_data, load_model
+from .main import main
+from .parser import PROG, build_parser
+from .predict import model_input
+from .train import DEFAULTS, run_doctor_checks
+
+__all__ = [
+    "DEFAULTS",
+    "PROG",
+    "CLIError",
+    "build_parser",
+    "load_data",
+    "load_model",
+    "main",
+    "model_input",
+    "run_doctor_checks",
+]

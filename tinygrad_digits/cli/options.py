@@ -1,0 +1,135 @@
+"""Option types and option groups that several commands share (data, device, CNN shape)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+DATASETS = ("digits", "mnist", "fashion-mnist")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def hidden_sizes(text: str) -> list[int]:
+    from ..models import parse_hidden
+
+    try:
+        return parse_hidden(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _channels(text: str) -> list[int]:
+    sizes = hidden_sizes(text)
+    if not sizes:
+        raise argparse.ArgumentTypeError("--channels needs at least one width, like 32,64")
+    return sizes
+
+
+def add_cnn_args(p: argparse.ArgumentParser) -> None:
+    """Options of --model cnn (ignored by the MLP); unset ones take models.CNN_DEFAULTS."""
+    from ..models import CNN_DEFAULTS
+
+    p.add_argument(
+        "--channels",
+        type=_channels,
+        metavar="WIDTHS",
+        help="cnn: output channels of each conv-pool block, comma-separated "
+        f"(default {','.join(map(str, CNN_DEFAULTS['channels']))})",
+    )
+    bn = p.add_mutually_exclusive_group()
+    bn.add_argument(
+        "--batch-norm",
+        dest="batch_norm",
+        action="store_true",
+        default=None,
+        help="cnn: BatchNorm2d after each conv (the default)",
+    )
+    bn.add_argument("--no-batch-norm", dest="batch_norm", action="store_false")
+    p.add_argument(
+        "--dropout",
+        type=fraction,
+        metavar="P",
+        help=f"cnn: dropout before and inside the dense head (default {CNN_DEFAULTS['dropout']})",
+    )
+
+
+def cnn_extra(args: argparse.Namespace, model: str) -> dict[str, Any]:
+    """The CNN options the user gave (make_config fills in the rest)."""
+    if model != "cnn":
+        return {}
+    return {
+        "channels": args.channels,
+        "batch_norm": args.batch_norm,
+        "dropout": args.dropout,
+    }
+
+
+def _dataset_name(text: str) -> str:
+    name = text.strip().lower().replace("_", "-")
+    name = {"fashion": "fashion-mnist", "fashionmnist": "fashion-mnist"}.get(name, name)
+    if name not in DATASETS:
+        raise argparse.ArgumentTypeError(
+            f"unknown dataset {text!r}; choose one of: {', '.join(DATASETS)} (or --csv PATH)"
+        )
+    return name
+
+
+def add_data_args(p: argparse.ArgumentParser, default: str | None) -> None:
+    p.add_argument(
+        "--dataset",
+        type=_dataset_name,
+        default=default,
+        metavar="{digits,mnist,fashion-mnist}",
+        help="built-in 8×8 digits (sklearn, no download), MNIST or Fashion-MNIST"
+        + (f" (default {default})" if default else " (default: the one the model was trained on)"),
+    )
+    p.add_argument("--csv", metavar="PATH", help="digits from a CSV file (label, then pixels)")
+    p.add_argument(
+        "--test-csv",
+        metavar="PATH",
+        help="test rows for --csv (default: a stratified 20%% of the --csv rows)",
+    )
+    p.add_argument("--data-dir", metavar="DIR", help="folder holding the MNIST-style IDX files")
+    p.add_argument(
+        "--download", action="store_true", help="download missing MNIST-style files (checksummed)"
+    )
+
+
+def add_device_arg(p: argparse.ArgumentParser, default: str | None = "cpu") -> None:
+    p.add_argument(
+        "--device",
+        default=default,
+        metavar="{cpu,cuda,cuda:N,strict}",
+        help=f"where to compute (default {default or 'the device the model was trained on'})",
+    )

@@ -1,0 +1,124 @@
+"""`tinygrad-digits predict MODEL IMAGE...`: the digit in each picture, with the top
+probabilities."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import CLIError
+from .loading import load_model
+from .options import add_device_arg, positive_int
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the `predict` command to an argparse subparsers object; it sets `func=run`."""
+    p = subparsers.add_parser(
+        "predict",
+        help="read the digit in image files",
+        description="Preprocess each picture as the training images were made (greyscale, ink "
+        "light on dark, cropped, scaled and centred; 8×8 for digits models, 28×28 for MNIST-style "
+        "ones), then print the predicted class and the top-3 probabilities.",
+    )
+    p.add_argument("model", metavar="MODEL", help="model file, or the --out folder of train")
+    p.add_argument("images", metavar="IMAGE", nargs="+", help="PNG/JPEG/BMP files")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--top", type=positive_int, default=3, help="how many classes to list")
+    p.add_argument(
+        "--show-input",
+        metavar="PATH",
+        help="save what the network sees as PNG (a folder when several images are given)",
+    )
+    inv = p.add_mutually_exclusive_group()
+    inv.add_argument("--invert", dest="invert", action="store_true", default=None)
+    inv.add_argument("--no-invert", dest="invert", action="store_false")
+    add_device_arg(p, "cpu")
+    p.set_defaults(func=run)
+    return p
+
+
+def _input_paths(show: str | None, images: Sequence[str]) -> list[Path | None]:
+    """Where to save what the network sees for each image (None: don't)."""
+    if show is None:
+        return [None] * len(images)
+    target = Path(show)
+    if len(images) == 1 and not target.is_dir():
+        return [target]
+    target.mkdir(parents=True, exist_ok=True)
+    return [target / f"{Path(image).stem}_input.png" for image in images]
+
+
+def model_input(
+    pixels: np.ndarray, config: dict[str, Any]
+) -> np.ndarray:  # (n, side, side) from preprocess_digit_image
+    """Normalise preprocessed pictures exactly as the training images were (see data docs)."""
+    from ..data import normalize_images
+    from ..models import input_is_flat
+
+    side = int(config["side"])
+    stats = config.get("normalization") or {}
+    unit = pixels / 16.0 if side == 8 else pixels  # preprocess gives 0–16 (8×8) or 0–1 (28×28)
+    return normalize_images(
+        unit.reshape(len(unit), side, side),
+        1.0,
+        float(stats.get("mean", 0.0)),
+        float(stats.get("std", 1.0)),
+        flatten=input_is_flat(config),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the predicted class and the top probabilities of each image."""
+    import tinygrad_digits as tg
+
+    from ..autograd import no_grad
+    from ..data import preprocess_digit_image
+
+    device = tg.get_device(args.device)
+    model, config = load_model(args.model, device=device)
+    side = int(config["side"])
+    if side not in (8, 28):
+        raise CLIError(f"predict handles 8×8 and 28×28 models; this one takes {side}×{side}")
+    classes = [str(c) for c in config.get("classes") or range(config["num_classes"])]
+    saves = _input_paths(args.show_input, args.images)
+    pixels = np.stack(
+        [
+            preprocess_digit_image(image, size=side, invert=args.invert, save_path=save)
+            for image, save in zip(args.images, saves)
+        ]
+    )
+    with no_grad():
+        logits = model(tg.tensor(model_input(pixels, config), device=device))
+        probs = logits.softmax(1).cpu().numpy().astype(np.float64)
+    top = min(args.top, probs.shape[1])
+    results = []
+    for image, p, save in zip(args.images, probs, saves):
+        order = np.argsort(-p, kind="stable")[:top]
+        entry: dict[str, Any] = {
+            "image": image,
+            "prediction": int(order[0]),
+            "label": classes[order[0]],
+            "top": [
+                {"class": int(k), "label": classes[k], "probability": round(float(p[k]), 6)}
+                for k in order
+            ],
+        }
+        if save is not None:
+            entry["input_image"] = str(save)
+        results.append(entry)
+    if args.json:
+        print(json.dumps(results if len(results) > 1 else results[0], indent=2))
+        return 0
+    width = max(len(r["image"]) for r in results)
+    for r in results:
+        tops = ", ".join(f"{t['label']} {t['probability']:.1%}" for t in r["top"])
+        line = f"{r['image']:<{width}}  {r['label']}   (top {top}: {tops})"
+        if "input_image" in r:
+            line += f"  [input saved to {r['input_image']}]"
+        print(line)
+    return 0
