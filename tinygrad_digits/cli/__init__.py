@@ -11,12 +11,12 @@ optional package) ends with one line on stderr and a non-zero exit code, never a
 
 One module per command (train.py, evaluate.py, predict.py, gradcheck.py: add_parser and run),
 options.py (option types and groups they share), loading.py (load_data, load_model),
-parser.py (build_parser) and main.py (main: run a command, errors as one line).
+parser.py (build_parser) and entry.py (main: run a command, errors as one line).
 """
 
+from .entry import main
 from .errors import CLIError
 from .loading import load_data, load_model
-from .main import main
 from .parser import PROG, build_parser
 from .predict import model_input
 from .train import DEFAULTS, run_doctor_checks
