@@ -110,7 +110,8 @@ def _not_found(kind: str, train: bool, dirs: list[Path]) -> DatasetNotFoundError
     return DatasetNotFoundError(
         f"{_NICE_NAME[kind]} {split} files ({images}[.gz], {labels}[.gz]) not found. "
         f"Looked in:\n{looked}\n"
-        f"Get them with load_mnist_arrays(kind={kind!r}, download=True), or download them by "
+        f"Get them with load_mnist_arrays(kind={kind!r}, download=True) (--download on the "
+        f"command line), or download them by "
         f"hand and pass their folder as root=FOLDER (--data-dir FOLDER on the command line, "
         f"or set TINYGRAD_DIGITS_DATA)."
     )
