@@ -57,8 +57,9 @@ from .factories import (
 )
 from .grad_api import grad
 from .gradcheck import GradcheckWarning, gradcheck, gradgradcheck
+from .joining import cat, stack, where
 from .serialization import ModelFileError, load, save
-from .tensor import Tensor, cat, stack, where
+from .tensor import Tensor
 from .torch_style import FUNCTIONS as _FUNCTIONS
 
 globals().update(_FUNCTIONS)  # tg.exp(x), tg.matmul(a, b), ... as in torch

@@ -8,7 +8,8 @@ import numpy as np
 
 from . import dtypes
 from .backend.registry import DeviceLike, get_device
-from .tensor import Tensor, _shape_args
+from .dims import shape_args
+from .tensor import Tensor
 
 
 def tensor(
@@ -46,7 +47,7 @@ def full(
     """A tensor of `size` filled with `fill_value` (its Python type picks the default dtype)."""
     dev = get_device(device)
     dt = dtypes.to_dtype(dtype) or _default_dtype(fill_value)
-    shape = _shape_args(size if isinstance(size, tuple) else (size,))
+    shape = shape_args(size if isinstance(size, tuple) else (size,))
     data = dev.xp.full(shape, fill_value, dtype=dev.dtype(dt), **dev.creation_kw)
     out = Tensor._make(data, dev, False)
     return out.requires_grad_() if requires_grad else out
@@ -108,7 +109,7 @@ def _random(
 ) -> Tensor:
     dev = get_device(device)
     dt = dtypes.to_dtype(dtype) or dtypes.DEFAULT_FLOAT
-    out = Tensor._make(dev.random(kind, _shape_args(size), dt, **kw), dev, False)
+    out = Tensor._make(dev.random(kind, shape_args(size), dt, **kw), dev, False)
     return out.requires_grad_() if requires_grad else out
 
 

@@ -13,6 +13,7 @@ from . import autograd, dtypes
 from .autograd import Function, is_grad_enabled, run_backward
 from .backend.device import Device
 from .backend.registry import DeviceLike, device_of_array, get_device
+from .dims import Dim, count, normalize_dims, resolve_shape, shape_args
 from .errors import GradientError, ShapeError
 from .functions import elementwise as E
 from .functions import indexing as I
@@ -21,7 +22,6 @@ from .functions import movement as V
 from .functions import reduce as R
 from .functions import softmax as S
 
-Dim = int | Sequence[int] | None
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
@@ -547,9 +547,13 @@ class Tensor:
         return E.Masked.apply(self, mask=mask)
 
     def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
+        from .joining import where
+
         return where(mask, self._scalar(value), self)
 
     def where(self, condition: Tensor, other: Any) -> Tensor:
+        from .joining import where
+
         return where(condition, self, other)
 
     def _floating(self) -> Tensor:
@@ -560,20 +564,22 @@ class Tensor:
         x = self if dtype is None else self.to(dtypes.to_dtype(dtype))
         if x.dtype.kind == "b":
             x = x.long()
-        return R.Sum.apply(x, axes=_axes(dim, self.ndim), keepdim=keepdim)
+        return R.Sum.apply(x, axes=normalize_dims(dim, self.ndim), keepdim=keepdim)
 
     def mean(self, dim: Dim = None, keepdim: builtins.bool = False) -> Tensor:
         x = self._floating()
-        axes = _axes(dim, self.ndim)
-        return x.sum(dim=axes, keepdim=keepdim) / _count(self.shape, axes)
+        axes = normalize_dims(dim, self.ndim)
+        return x.sum(dim=axes, keepdim=keepdim) / count(self.shape, axes)
 
     def amax(self, dim: Dim = None, keepdim: builtins.bool = False) -> Tensor:
         """Largest values over dim; tied maxima share the gradient evenly."""
-        return R.Amax.apply(self, axes=_axes(dim, self.ndim), keepdim=keepdim)
+        return R.Amax.apply(self, axes=normalize_dims(dim, self.ndim), keepdim=keepdim)
 
     def amin(self, dim: Dim = None, keepdim: builtins.bool = False) -> Tensor:
         """Smallest values over dim; tied minima share the gradient evenly."""
-        return R.Amax.apply(self, axes=_axes(dim, self.ndim), keepdim=keepdim, smallest=True)
+        return R.Amax.apply(
+            self, axes=normalize_dims(dim, self.ndim), keepdim=keepdim, smallest=True
+        )
 
     def max(self, dim: builtins.int | None = None, keepdim: builtins.bool = False) -> Any:
         """max() -> the largest value; max(dim) -> (values, indices), as torch."""
@@ -596,7 +602,7 @@ class Tensor:
     def _arg(self, which: str, dim: builtins.int | None, keepdim: builtins.bool) -> Tensor:
         xp = self.device.xp
         x = xp.reshape(self.data, (-1,)) if dim is None else self.data
-        axis = None if dim is None else _axes(dim, self.ndim)[0]
+        axis = None if dim is None else normalize_dims(dim, self.ndim)[0]
         out = getattr(xp, which)(x, axis=axis, keepdims=keepdim and dim is not None)
         out = xp.astype(xp.asarray(out), self.device.dtype(dtypes.int64))
         return Tensor._make(out, self.device, False)
@@ -612,9 +618,9 @@ class Tensor:
         """Variance with Bessel's correction by default (correction=1), as torch."""
         if correction is None:
             correction = 0 if unbiased is False else 1
-        axes = _axes(dim, self.ndim)
+        axes = normalize_dims(dim, self.ndim)
         centred = self - self.mean(dim=axes, keepdim=True)
-        n = _count(self.shape, axes)
+        n = count(self.shape, axes)
         return (centred * centred).sum(dim=axes, keepdim=keepdim) / builtins.max(n - correction, 0)
 
     def std(
@@ -629,7 +635,7 @@ class Tensor:
 
     def logsumexp(self, dim: Dim, keepdim: builtins.bool = False) -> Tensor:
         """log(sum(exp(x))) without overflow: shifted by the (constant) maximum."""
-        axes = _axes(dim, self.ndim)
+        axes = normalize_dims(dim, self.ndim)
         xp = self.device.xp
         top = xp.max(self.data, axis=axes, keepdims=True)
         top = xp.where(xp.isfinite(top), top, xp.zeros_like(top))
@@ -644,10 +650,10 @@ class Tensor:
         return Tensor._make(self.device.xp.any(self.data), self.device, False)
 
     def softmax(self, dim: builtins.int) -> Tensor:
-        return S.Softmax.apply(self._floating(), axis=_axes(dim, self.ndim)[0])
+        return S.Softmax.apply(self._floating(), axis=normalize_dims(dim, self.ndim)[0])
 
     def log_softmax(self, dim: builtins.int) -> Tensor:
-        return S.LogSoftmax.apply(self._floating(), axis=_axes(dim, self.ndim)[0])
+        return S.LogSoftmax.apply(self._floating(), axis=normalize_dims(dim, self.ndim)[0])
 
     # --- linear algebra ----------------------------------------------------------------
     def matmul(self, other: Tensor) -> Tensor:
@@ -685,7 +691,7 @@ class Tensor:
 
     # --- shape ---------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:
-        target = _resolve_shape(_shape_args(shape), self.numel(), self.shape)
+        target = resolve_shape(shape_args(shape), self.numel(), self.shape)
         if target == self.shape:
             return self
         out = V.Reshape.apply(self, shape=target)
@@ -710,7 +716,7 @@ class Tensor:
     def squeeze(self, dim: Dim = None) -> Tensor:
         if dim is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
-        axes = _axes(dim, self.ndim) or ()
+        axes = normalize_dims(dim, self.ndim) or ()
         return self.reshape(
             tuple(n for i, n in enumerate(self.shape) if not (i in axes and n == 1))
         )
@@ -724,7 +730,7 @@ class Tensor:
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
     def permute(self, *dims: Any) -> Tensor:
-        order = tuple(d % self.ndim for d in _shape_args(dims))
+        order = tuple(d % self.ndim for d in shape_args(dims))
         if sorted(order) != list(range(self.ndim)):
             raise ShapeError(f"permute: {dims} is not a permutation of {self.ndim} dims")
         out = V.Permute.apply(self, dims=order)
@@ -750,7 +756,7 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def expand(self, *sizes: Any) -> Tensor:
-        sizes = _shape_args(sizes)
+        sizes = shape_args(sizes)
         lead = len(sizes) - self.ndim
         if lead < 0:
             raise ShapeError(f"expand: can't expand shape {self.shape} to {sizes}")
@@ -771,7 +777,7 @@ class Tensor:
         return self.expand(other.shape)
 
     def repeat(self, *sizes: Any) -> Tensor:
-        sizes = _shape_args(sizes)
+        sizes = shape_args(sizes)
         x = self.reshape((1,) * (len(sizes) - self.ndim) + self.shape)
         expanded = x.reshape(tuple(v for n in x.shape for v in (1, n))).expand(
             tuple(v for r, n in zip(sizes, x.shape) for v in (r, n))
@@ -945,64 +951,6 @@ Tensor._make = staticmethod(_make_tensor)
 autograd._make_tensor = _make_tensor
 
 
-# --- module-level ops ---------------------------------------------------------------------
-def where(condition: Tensor, input: Any, other: Any) -> Tensor:  # noqa: A002
-    """input where condition holds, else other (gradients flow to the chosen branch)."""
-    if isinstance(input, Tensor):
-        a, b = input._other(other)
-    elif isinstance(other, Tensor):
-        b, a = other._other(input)
-    else:
-        raise TypeError("where needs at least one of input/other to be a Tensor")
-    if condition.dtype.kind != "b":
-        raise TypeError(f"where: condition must be a bool tensor, got {condition.dtype}")
-    return E.Where.apply(condition, a, b)
-
-
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Join tensors along an existing dimension."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("cat needs at least one tensor")
-    first = tensors[0]
-    axis = _axes(dim, first.ndim)[0]
-    for i, t in enumerate(tensors[1:], 1):
-        if t.ndim != first.ndim or any(
-            a != b for j, (a, b) in enumerate(zip(t.shape, first.shape)) if j != axis
-        ):
-            raise ShapeError(
-                f"cat: tensor {i} has shape {t.shape}, which does not match tensor 0's "
-                f"{first.shape} outside dim {dim}"
-            )
-    tensors = [first] + [first._other(t)[1] for t in tensors[1:]]
-    return V.Concat.apply(*tensors, axis=axis)
-
-
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Join tensors along a new dimension."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("stack needs at least one tensor")
-    for i, t in enumerate(tensors[1:], 1):
-        if t.shape != tensors[0].shape:
-            raise ShapeError(
-                f"stack: tensor {i} has shape {t.shape} but tensor 0 has {tensors[0].shape}"
-            )
-    return cat([t.unsqueeze(dim) for t in tensors], dim)
-
-
-def pad(x: Tensor, pad: Sequence[int], value: float = 0.0) -> Tensor:
-    """Constant padding; `pad` lists (before, after) pairs from the last dim backwards, as torch."""
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ShapeError(f"pad: {pad} must hold (before, after) pairs for at most {x.ndim} dims")
-    widths = [(0, 0)] * x.ndim
-    for i in range(len(pad) // 2):
-        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    if any(lo < 0 or hi < 0 for lo, hi in widths):
-        raise ValueError("pad: negative padding is not supported")
-    return V.Pad.apply(x, widths=tuple(widths), value=value)
-
-
 # --- helpers ------------------------------------------------------------------------------
 def _from_python(data: Any) -> np.ndarray:
     array = np.asarray(data)
@@ -1023,59 +971,6 @@ def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
         return a.to(b.dtype), b
     common = np.promote_types(a.dtype, b.dtype)
     return a.to(common), b.to(common)
-
-
-def _axes(dim: Dim, ndim: int) -> tuple[int, ...] | None:
-    if dim is None:
-        return None
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    if ndim == 0:
-        if any(d not in (0, -1) for d in dims):
-            raise IndexError(f"dim {dim} is out of range for a 0-d tensor")
-        return None
-    out = []
-    for d in dims:
-        if not -ndim <= d < ndim:
-            raise IndexError(
-                f"dim {d} is out of range for a tensor with {ndim} dims (use {-ndim}..{ndim - 1})"
-            )
-        out.append(d % ndim)
-    return tuple(sorted(set(out)))
-
-
-def _count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
-    n = 1
-    for i, s in enumerate(shape):
-        if axes is None or i in axes:
-            n *= s
-    return n
-
-
-def _shape_args(args: tuple) -> tuple[int, ...]:
-    if len(args) == 1 and isinstance(args[0], tuple | list):
-        return tuple(args[0])
-    return tuple(args)
-
-
-def _resolve_shape(shape: tuple[int, ...], numel: int, old: tuple[int, ...]) -> tuple[int, ...]:
-    if shape.count(-1) > 1:
-        raise ShapeError(f"reshape: only one dimension can be -1, got {shape}")
-    if -1 in shape:
-        known = 1
-        for n in shape:
-            if n != -1:
-                known *= n
-        if known == 0 or numel % known:
-            raise ShapeError(f"reshape: can't reshape {old} ({numel} elements) into {shape}")
-        shape = tuple(numel // known if n == -1 else n for n in shape)
-    total = 1
-    for n in shape:
-        total *= n
-    if total != numel:
-        raise ShapeError(
-            f"reshape: shape {shape} holds {total} elements but the tensor {old} has {numel}"
-        )
-    return shape
 
 
 def _parse_to(args: tuple, kwargs: dict) -> tuple[Device | None, np.dtype | None]:

@@ -13,7 +13,7 @@ import pytest
 
 import tinygrad_digits as tg
 from tinygrad_digits.functions.softmax import CrossEntropy
-from tinygrad_digits.tensor import pad
+from tinygrad_digits.joining import pad
 
 
 def away_from(values: np.ndarray, points: tuple[float, ...], gap: float = 0.1) -> np.ndarray:

@@ -15,7 +15,8 @@ import numpy as np
 from .. import dtypes
 from ..errors import DeviceMismatchError, ShapeError
 from ..functions.softmax import CrossEntropy
-from ..tensor import Tensor, pad
+from ..joining import pad
+from ..tensor import Tensor
 from . import ops
 
 _REDUCTIONS = ("mean", "sum", "none")
