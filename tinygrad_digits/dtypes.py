@@ -31,7 +31,3 @@ def to_dtype(dtype: Any) -> np.dtype | None:
         return np.dtype(name if isinstance(name, str) else dtype)
     except TypeError as exc:
         raise TypeError(f"unknown dtype {dtype!r}: use e.g. tinygrad_digits.float32") from exc
-
-
-def is_floating(dtype: np.dtype) -> bool:
-    return dtype.kind == "f"

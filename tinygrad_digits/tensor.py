@@ -116,8 +116,8 @@ class Tensor:
     def grad_fn(self) -> Function | None:
         return self._ctx
 
-    @property
     def is_floating_point(self) -> bool:
+        """A method, as in torch."""
         return self.dtype.kind == "f"
 
     def __len__(self) -> int:
@@ -274,7 +274,7 @@ class Tensor:
 
     def clone(self) -> Tensor:
         """A copy with its own memory; gradients flow through it."""
-        return E.Add.apply(self, self._zero_like_scalar())
+        return E.Add.apply(self, self._scalar(0))
 
     def contiguous(self) -> Tensor:
         return self
@@ -347,9 +347,6 @@ class Tensor:
 
     def _scalar(self, value: Any) -> Tensor:
         return Tensor._make(self.device.asarray(value, self.dtype), self.device, False)
-
-    def _zero_like_scalar(self) -> Tensor:
-        return self._scalar(0)
 
     def __add__(self, other: Any) -> Tensor:
         a, b = self._other(other)

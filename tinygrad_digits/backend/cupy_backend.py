@@ -62,9 +62,6 @@ class CUDADevice(Device):
     def to_numpy(self, array: Any) -> np.ndarray:
         return self.native.asnumpy(array)
 
-    def owns(self, array: Any) -> bool:
-        return isinstance(array, self.native.ndarray) and array.device.id == self.index
-
     def seed(self, seed: int) -> None:
         super().seed(seed)
         with self._gpu:
@@ -88,6 +85,3 @@ class CUDADevice(Device):
         from cupyx.scipy.special import erf
 
         return erf(array)
-
-    def synchronize(self) -> None:
-        self.native.cuda.Device(self.index).synchronize()

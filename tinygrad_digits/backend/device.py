@@ -57,10 +57,6 @@ class Device:
         """Make an array on this device from Python data (lists, scalars)."""
         return self.from_numpy(np.asarray(obj, dtype=dtype))
 
-    def owns(self, array: Any) -> bool:
-        """True when `array` is this device's kind of array."""
-        raise NotImplementedError
-
     # --- dtypes ------------------------------------------------------------------------
     def dtype(self, dtype: np.dtype) -> Any:
         """This library's dtype object for a NumPy dtype."""
@@ -127,6 +123,3 @@ class Device:
     def owns_memory(self, array: Any) -> bool:
         """False for a view into another array's memory (so it must be copied before keeping)."""
         return getattr(array, "base", None) is None
-
-    def synchronize(self) -> None:
-        """Wait for queued work (a no-op on the CPU)."""

@@ -30,9 +30,6 @@ class CPUDevice(Device):
     def to_numpy(self, array: np.ndarray) -> np.ndarray:
         return array
 
-    def owns(self, array: Any) -> bool:
-        return isinstance(array, np.ndarray | np.generic)
-
     def getitem(self, array: np.ndarray, key: Any) -> np.ndarray:
         out = array[key]
         return out if isinstance(out, np.ndarray) else np.asarray(out)

@@ -44,9 +44,6 @@ class StrictDevice(Device):
     def to_numpy(self, array: Any) -> np.ndarray:
         return np.asarray(array.to_device(self.xp.Device("CPU_DEVICE")))
 
-    def owns(self, array: Any) -> bool:
-        return isinstance(array, self.xp.ndarray if hasattr(self.xp, "ndarray") else type(None))
-
     def dtype(self, dtype: np.dtype) -> Any:
         found = self._dtypes.get(dtype)
         if found is None:
