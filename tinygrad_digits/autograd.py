@@ -261,10 +261,9 @@ def run_backward(
     With `inputs=None`, gradients accumulate into leaves' `.grad`; otherwise they are
     returned for `inputs` (as torch.autograd.grad does) and no `.grad` is touched.
     """
-
     captured: dict[int, Tensor | None] | None = None
     if inputs is not None:
-        captured = {id(t._ctx) if t._ctx is not None else id(t): None for t in inputs}
+        captured = {_grad_key(t): None for t in inputs}
 
     pending: dict[int, Tensor] = {}
     heap: list[tuple[int, Function]] = []
@@ -285,7 +284,12 @@ def run_backward(
         _mode.in_backward = outer
     if captured is None:
         return None
-    return [captured[id(t._ctx) if t._ctx is not None else id(t)] for t in inputs]
+    return [captured[_grad_key(t)] for t in inputs]
+
+
+def _grad_key(t: Tensor) -> int:
+    """Where a tensor's gradient is collected: its node, or the leaf itself."""
+    return id(t._ctx) if t._ctx is not None else id(t)
 
 
 def in_backward() -> bool:
@@ -375,8 +379,6 @@ def _deliver_leaf(
 
 
 def _copy(grad: Tensor) -> Tensor:
-    from .tensor import Tensor
-
     if grad.requires_grad:
-        return grad + 0
-    return Tensor._make(grad.device.copy(grad.data), grad.device, False)
+        return grad + 0  # a recorded copy, so create_graph gradients stay differentiable
+    return _make_tensor(grad.device.copy(grad.data), grad.device, False)
