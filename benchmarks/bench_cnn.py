@@ -218,9 +218,9 @@ def main() -> int:
     import tinygrad_digits as tg
     from tinygrad_digits import optim
     from tinygrad_digits.data import DataLoader, FashionMNIST
-    from tinygrad_digits.models import build_model, describe, make_config, parse_hidden
     from tinygrad_digits.nn import functional as F
-    from tinygrad_digits.train import evaluate
+    from tinygrad_digits.training.loop import evaluate
+    from tinygrad_digits.training.models import build_model, describe, make_config, parse_hidden
 
     train = FashionMNIST(args.data_dir, train=True)
     test = FashionMNIST(args.data_dir, train=False)

@@ -90,7 +90,7 @@ def composite_batch_norm(x, w, b, eps=1e-5):
 def composite_conv2d(x, w, b, padding):
     """The same conv as separate Tensor ops: Im2Col -> matmul -> reshape -> + bias."""
     from tinygrad_digits.backend.conv_kernels import Window
-    from tinygrad_digits.functions.conv import Im2Col
+    from tinygrad_digits.ops.conv import Im2Col
 
     n, _, h, wd = x.shape
     co, _, kh, kw = w.shape
@@ -147,7 +147,7 @@ def conv_case(name, batch, c_in, c_out, size, need_dx, repeats, dtype_name) -> f
     import numpy as np
 
     import tinygrad_digits as tg
-    from tinygrad_digits.conv import conv2d
+    from tinygrad_digits.nn.functional_conv import conv2d
 
     rng = np.random.default_rng(0)
     dtype = np.dtype(dtype_name)
@@ -182,7 +182,7 @@ def pool_case(name, batch, channels, size, repeats, dtype_name) -> float:
     import numpy as np
 
     import tinygrad_digits as tg
-    from tinygrad_digits.conv import max_pool2d
+    from tinygrad_digits.nn.functional_conv import max_pool2d
 
     rng = np.random.default_rng(1)
     dtype = np.dtype(dtype_name)
@@ -205,7 +205,7 @@ def batch_norm_case(name, batch, channels, size, repeats, dtype_name) -> float:
     import numpy as np
 
     import tinygrad_digits as tg
-    from tinygrad_digits.conv import batch_norm
+    from tinygrad_digits.nn.functional_conv import batch_norm
 
     rng = np.random.default_rng(2)
     dtype = np.dtype(dtype_name)

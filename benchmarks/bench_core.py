@@ -22,7 +22,7 @@ import numpy as np
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import tinygrad_digits as tg
-from tinygrad_digits.functions.softmax import CrossEntropy
+from tinygrad_digits.ops.loss import CrossEntropy
 
 
 def per_call(fn: Callable[[], object], calls: int) -> float:

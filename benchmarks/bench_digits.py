@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tinygrad_digits as tg  # noqa: E402
 from tinygrad_digits import nn, optim  # noqa: E402
-from tinygrad_digits.data import (  # noqa: E402
+from tinygrad_digits.data import (
     DataLoader,
     DatasetNotFoundError,
     Digits,
@@ -42,7 +42,7 @@ from tinygrad_digits.data import (  # noqa: E402
     split_dataset,
 )
 from tinygrad_digits.nn import functional as F  # noqa: E402
-from tinygrad_digits.train import evaluate, fit  # noqa: E402
+from tinygrad_digits.training.loop import evaluate, fit  # noqa: E402
 
 SIZES = (784, 256, 128, 10)
 BATCH = 128

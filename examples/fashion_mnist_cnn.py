@@ -4,7 +4,7 @@
                                          [--data-dir DIR] [--download] [--device cpu|cuda]
                                          [--out DIR]
 
-The network is the CLI's `--model cnn` (tinygrad_digits.models.CNN): two blocks of 3x3
+The network is the CLI's `--model cnn` (tinygrad_digits.training.models.CNN): two blocks of 3x3
 convolution, batch norm, 2x2 max pool and ReLU (28x28 -> 14x14 -> 7x7), dropout, a dense layer
 of 128 and the 10 class scores. It trains with Adam, a cosine learning-rate decay and
 cross-entropy with label smoothing 0.1, keeps the epoch with the best validation accuracy
@@ -32,9 +32,9 @@ from tinygrad_digits.data import (
     Subset,
     split_dataset,
 )
-from tinygrad_digits.models import build_model, describe, make_config, parse_hidden
 from tinygrad_digits.nn import functional as F
-from tinygrad_digits.train import fit, report
+from tinygrad_digits.training.loop import fit, report
+from tinygrad_digits.training.models import build_model, describe, make_config, parse_hidden
 
 
 def main() -> int:

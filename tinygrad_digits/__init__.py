@@ -5,35 +5,9 @@ NumPy on the CPU, CuPy on the GPU, array-api-strict for proving the GPU path; on
 """
 
 from . import nn, optim
-from .anomaly import AnomalyError, detect_anomaly
-from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .backend import (
-    Device,
-    default_device,
-    get_default_device,
-    get_device,
-    manual_seed,
-    set_default_device,
-)
-from .dtypes import (
-    bool_,
-    float16,
-    float32,
-    float64,
-    int8,
-    int16,
-    int32,
-    int64,
-    uint8,
-)
-from .errors import (
-    DeviceMismatchError,
-    DeviceUnavailableError,
-    GradcheckError,
-    GradientError,
-    ShapeError,
-)
-from .factories import (
+from .autograd.anomaly import AnomalyError, detect_anomaly
+from .autograd.engine import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.factories import (
     arange,
     empty,
     empty_like,
@@ -55,14 +29,73 @@ from .factories import (
     zeros,
     zeros_like,
 )
-from .grad_api import grad
-from .gradcheck import GradcheckWarning, gradcheck, gradgradcheck
-from .joining import cat, stack, where
+from .autograd.grad_api import grad
+from .autograd.gradcheck import GradcheckWarning, gradcheck, gradgradcheck
+from .autograd.joining import cat, stack, where
+from .autograd.tensor import Tensor
+from .autograd.tensor_functions import (
+    abs,
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    chunk,
+    clamp,
+    clip,
+    dot,
+    erf,
+    exp,
+    flatten,
+    log,
+    log1p,
+    log_softmax,
+    logsumexp,
+    masked_fill,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    neg,
+    permute,
+    relu,
+    reshape,
+    rsqrt,
+    sigmoid,
+    sign,
+    softmax,
+    split,
+    sqrt,
+    square,
+    squeeze,
+    std,
+    sum,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+)
+from .backend import (
+    Device,
+    default_device,
+    get_default_device,
+    get_device,
+    manual_seed,
+    set_default_device,
+)
+from .dtypes import bool_, float16, float32, float64, int8, int16, int32, int64, uint8
+from .errors import (
+    DeviceMismatchError,
+    DeviceUnavailableError,
+    GradcheckError,
+    GradientError,
+    ShapeError,
+)
 from .serialization import ModelFileError, load, save
-from .tensor import Tensor
-from .torch_style import FUNCTIONS as _FUNCTIONS
 
-globals().update(_FUNCTIONS)  # tg.exp(x), tg.matmul(a, b), ... as in torch
 device = get_device
 half, double, long = float16, float64, int64
 float = float32  # noqa: A001  (torch.float)
@@ -72,13 +105,7 @@ bool = bool_  # noqa: A001  (torch.bool)
 __version__ = "0.1.0"
 
 __all__ = [
-    "ModelFileError",
-    "load",
-    "nn",
-    "optim",
-    "save",
     "AnomalyError",
-    "detect_anomaly",
     "Device",
     "DeviceMismatchError",
     "DeviceUnavailableError",
@@ -86,18 +113,34 @@ __all__ = [
     "GradcheckError",
     "GradcheckWarning",
     "GradientError",
+    "ModelFileError",
     "ShapeError",
     "Tensor",
+    "abs",
+    "all",
+    "amax",
+    "amin",
+    "any",
     "arange",
+    "argmax",
+    "argmin",
     "bool_",
     "cat",
+    "chunk",
+    "clamp",
+    "clip",
     "default_device",
+    "detect_anomaly",
     "device",
+    "dot",
     "double",
     "empty",
     "empty_like",
     "enable_grad",
+    "erf",
+    "exp",
     "eye",
+    "flatten",
     "float16",
     "float32",
     "float64",
@@ -110,29 +153,62 @@ __all__ = [
     "gradcheck",
     "gradgradcheck",
     "half",
-    "int8",
     "int16",
     "int32",
     "int64",
+    "int8",
     "is_grad_enabled",
     "is_tensor",
     "linspace",
+    "load",
+    "log",
+    "log1p",
+    "log_softmax",
+    "logsumexp",
     "long",
     "manual_seed",
+    "masked_fill",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "neg",
+    "nn",
     "no_grad",
     "ones",
     "ones_like",
+    "optim",
+    "permute",
     "rand",
     "rand_like",
     "randint",
     "randn",
     "randn_like",
     "randperm",
+    "relu",
+    "reshape",
+    "rsqrt",
+    "save",
     "set_default_device",
     "set_grad_enabled",
+    "sigmoid",
+    "sign",
+    "softmax",
+    "split",
+    "sqrt",
+    "square",
+    "squeeze",
     "stack",
+    "std",
+    "sum",
+    "tanh",
     "tensor",
+    "transpose",
     "uint8",
+    "unsqueeze",
+    "var",
     "where",
     "zeros",
     "zeros_like",

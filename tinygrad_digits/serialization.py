@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from .autograd.tensor import Tensor
 from .backend.registry import DeviceLike, get_device
-from .tensor import Tensor
 
 FORMAT = "tinygrad_digits"
 VERSION = 1

@@ -148,7 +148,7 @@ def test_bad_cnn_options_are_one_line_errors(option, value):
 def test_gradcheck_still_catches_a_wrong_conv_backward(monkeypatch, capsys):
     """The retries at smaller steps forgive kinks, not a wrong gradient (1% off here)."""
     from tinygrad_digits import cli
-    from tinygrad_digits.functions import conv
+    from tinygrad_digits.ops import conv
 
     right = conv.Conv2d.backward
 

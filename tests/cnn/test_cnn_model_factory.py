@@ -9,7 +9,8 @@ import pytest
 
 import tinygrad_digits as tg
 from tinygrad_digits import nn, optim
-from tinygrad_digits.models import (
+from tinygrad_digits.nn import functional as F
+from tinygrad_digits.training.models import (
     CNN,
     CNN_DEFAULTS,
     build_model,
@@ -18,7 +19,6 @@ from tinygrad_digits.models import (
     input_is_flat,
     make_config,
 )
-from tinygrad_digits.nn import functional as F
 
 
 def _layer_names(model: CNN) -> list[str]:
@@ -157,7 +157,7 @@ def test_float64_and_eval_mode():
 
 
 def test_checkpoint_round_trip(tmp_path):
-    from tinygrad_digits.train import load_checkpoint, save_checkpoint
+    from tinygrad_digits.training.loop import load_checkpoint, save_checkpoint
 
     config = make_config("cnn", side=8, channels=[4, 8], hidden=[16])
     model = build_model(config)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import tinygrad_digits as tg
-from tinygrad_digits.conv import batch_norm
-from tinygrad_digits.conv_modules import BatchNorm1d, BatchNorm2d
+from tinygrad_digits.nn.conv_layers import BatchNorm1d, BatchNorm2d
+from tinygrad_digits.nn.functional_conv import batch_norm
 
 
 def host(t: tg.Tensor) -> np.ndarray:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import tinygrad_digits as tg
-from tinygrad_digits.conv import avg_pool2d, conv2d, max_pool2d
-from tinygrad_digits.conv_modules import Conv2d, MaxPool2d
+from tinygrad_digits.nn.conv_layers import Conv2d, MaxPool2d
+from tinygrad_digits.nn.functional_conv import avg_pool2d, conv2d, max_pool2d
 
 
 def test_channel_mismatch_names_both_counts() -> None:

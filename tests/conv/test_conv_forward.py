@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_digits as tg
-from tinygrad_digits.conv import conv2d
+from tinygrad_digits.nn.functional_conv import conv2d
 
 
 def naive_conv2d(x, w, b, stride, padding, dilation, groups=1):

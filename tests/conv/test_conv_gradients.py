@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_digits as tg
-from tinygrad_digits.conv import avg_pool2d, batch_norm, conv2d, max_pool2d
+from tinygrad_digits.nn.functional_conv import avg_pool2d, batch_norm, conv2d, max_pool2d
 
 
 def make(device, rng, *shape, distinct=False):

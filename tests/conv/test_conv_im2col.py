@@ -7,7 +7,7 @@ import pytest
 
 import tinygrad_digits as tg
 from tinygrad_digits.backend import conv_kernels as K
-from tinygrad_digits.functions.conv import Col2Im, Im2Col
+from tinygrad_digits.ops.conv import Col2Im, Im2Col
 
 
 def window(kernel=(3, 3), stride=(1, 1), dilation=(1, 1), pads=(0, 0, 0, 0)) -> K.Window:

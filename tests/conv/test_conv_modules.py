@@ -10,8 +10,8 @@ import pytest
 
 import tinygrad_digits as tg
 from tinygrad_digits import nn
-from tinygrad_digits.conv import avg_pool2d, conv2d, max_pool2d
-from tinygrad_digits.conv_modules import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
+from tinygrad_digits.nn.conv_layers import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
+from tinygrad_digits.nn.functional_conv import avg_pool2d, conv2d, max_pool2d
 
 
 def host(t: tg.Tensor) -> np.ndarray:
@@ -94,7 +94,7 @@ def test_dropout_on_images(device: str) -> None:
 
 def _digits(n: int) -> tuple[np.ndarray, np.ndarray]:
     try:
-        from tinygrad_digits.data.datasets import load_digits_arrays
+        from tinygrad_digits.data.arrays import load_digits_arrays
 
         x, y = load_digits_arrays()
         return (x[:n] / 16.0).reshape(-1, 1, 8, 8).astype(np.float32), y[:n]

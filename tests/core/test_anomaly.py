@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinygrad_digits as tg
-from tinygrad_digits.anomaly import AnomalyError, detect_anomaly
+from tinygrad_digits.autograd.anomaly import AnomalyError, detect_anomaly
 
 
 def test_log_of_zero_is_caught_at_the_op_and_line(device: str) -> None:
@@ -40,7 +40,7 @@ def test_healthy_code_runs_unchanged_and_hooks_are_removed(device: str) -> None:
     with detect_anomaly():
         (x.exp() * 2).sum().backward()
     assert x.grad is not None
-    from tinygrad_digits import autograd
+    from tinygrad_digits.autograd import engine as autograd
 
     assert not autograd.forward_hooks and not autograd.grad_observers
     assert not autograd.backward_hooks

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tinygrad_digits as tg
-from tinygrad_digits.functions.softmax import CrossEntropy
+from tinygrad_digits.ops.loss import CrossEntropy
 
 
 def host(t: tg.Tensor) -> np.ndarray:

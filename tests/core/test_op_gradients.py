@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import tinygrad_digits as tg
-from tinygrad_digits.functions.softmax import CrossEntropy
-from tinygrad_digits.joining import pad
+from tinygrad_digits.autograd.joining import pad
+from tinygrad_digits.ops.loss import CrossEntropy
 
 
 def away_from(values: np.ndarray, points: tuple[float, ...], gap: float = 0.1) -> np.ndarray:

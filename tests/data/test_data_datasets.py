@@ -17,7 +17,7 @@ from tinygrad_digits.data import (
     mnist_search_dirs,
     write_idx,
 )
-from tinygrad_digits.data import datasets as datasets_module
+from tinygrad_digits.data import arrays as datasets_module
 
 FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-mnist"
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tinygrad_digits.data.download import default_cache_dir, download
-from tinygrad_digits.data.errors import DownloadError
+from tinygrad_digits.data.exceptions import DownloadError
 from tinygrad_digits.data.idx import write_idx
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tinygrad_digits.doctor import cli_doctor
+from tinygrad_digits.cli import doctor as cli_doctor
 
 
 def test_default_configuration_is_healthy(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import tinygrad_digits as tg
-from tinygrad_digits import autograd, nn
+from tinygrad_digits import nn
+from tinygrad_digits.autograd import engine as autograd
 from tinygrad_digits.nn.utils import functional_call
 
 

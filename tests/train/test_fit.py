@@ -12,8 +12,7 @@ import pytest
 import tinygrad_digits as tg
 from tinygrad_digits import nn, optim
 from tinygrad_digits.data import DataLoader, Digits, Subset, TensorDataset
-from tinygrad_digits.plots import matplotlib_available
-from tinygrad_digits.train import (
+from tinygrad_digits.training.loop import (
     CHECKPOINT_NAME,
     History,
     ProgressBar,
@@ -22,6 +21,7 @@ from tinygrad_digits.train import (
     load_checkpoint,
     save_checkpoint,
 )
+from tinygrad_digits.training.plots import matplotlib_available
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 import tinygrad_digits as tg
-from tinygrad_digits.metrics import (
+from tinygrad_digits.training.metrics import (
     accuracy,
     confusion_matrix,
     format_confusion_matrix,
     per_class_accuracy,
 )
-from tinygrad_digits.models import (
+from tinygrad_digits.training.models import (
     MODELS,
     ModelUnavailableError,
     build_model,
@@ -21,7 +21,7 @@ from tinygrad_digits.models import (
     parse_hidden,
     register_model,
 )
-from tinygrad_digits.plots import (
+from tinygrad_digits.training.plots import (
     matplotlib_available,
     save_confusion_matrix,
     save_digit_grid,
@@ -130,7 +130,7 @@ def test_plots_write_png(tmp_path):
 
 
 def test_plots_without_matplotlib(monkeypatch, tmp_path):
-    import tinygrad_digits.plots as plots
+    import tinygrad_digits.training.plots as plots
 
     monkeypatch.setattr(plots, "matplotlib_available", lambda: False)
     assert plots.save_training_curves([], tmp_path / "x.png") is None

@@ -10,7 +10,7 @@ import pytest
 
 import tinygrad_digits as tg
 from tinygrad_digits import nn
-from tinygrad_digits.viz import cli_graph
+from tinygrad_digits.cli import graph as cli_graph
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -28,7 +28,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _data_for(args: argparse.Namespace, config: dict[str, Any]) -> Any:
-    from ..models import input_is_flat
+    from ..training.models import input_is_flat
 
     flat = input_is_flat(config)
     csv, test_csv = args.csv, args.test_csv
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     import tinygrad_digits as tg
 
     from ..data import DataLoader
-    from ..train import report
+    from ..training.loop import report
 
     device = tg.get_device(args.device)
     model, config = load_model(args.model, device=device)

@@ -21,7 +21,7 @@ from .train import DEFAULTS
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the `gradcheck` command to an argparse subparsers object; it sets `func=run`."""
-    from ..models import ACTIVATIONS, MODELS
+    from ..training.models import ACTIVATIONS, MODELS
 
     g = subparsers.add_parser(
         "gradcheck",
@@ -63,7 +63,7 @@ def _directional_errors(
     """
     import tinygrad_digits as tg
 
-    from ..autograd import no_grad
+    from ..autograd.engine import no_grad
     from ..nn import functional as F
 
     def loss_at(p: Any, value: Any) -> float:
@@ -103,9 +103,9 @@ def run(args: argparse.Namespace) -> int:
     """Print each parameter's worst relative error and PASS/FAIL; 1 on a mismatch."""
     import tinygrad_digits as tg
 
-    from ..models import build_model, describe, input_is_flat, make_config
     from ..nn import functional as F
     from ..nn.utils import functional_call
+    from ..training.models import build_model, describe, input_is_flat, make_config
 
     device = tg.get_device(args.device)
     tg.manual_seed(args.seed)

@@ -47,7 +47,7 @@ def load_data(
 
 
 def _model_path(text: str) -> Path:
-    from ..train import CHECKPOINT_NAME
+    from ..training.loop import CHECKPOINT_NAME
 
     path = Path(text)
     if path.is_dir():
@@ -61,8 +61,8 @@ def _model_path(text: str) -> Path:
 
 def load_model(text: str, device: Any = None, dtype: Any = None) -> tuple[Any, dict[str, Any]]:
     """(model in eval mode, config) from a saved model file or train --out folder."""
-    from ..models import build_model
-    from ..train import load_checkpoint
+    from ..training.loop import load_checkpoint
+    from ..training.models import build_model
 
     path = _model_path(text)
     config, state = load_checkpoint(path, map_location=device)

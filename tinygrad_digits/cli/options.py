@@ -41,7 +41,7 @@ def fraction(text: str) -> float:
 
 
 def hidden_sizes(text: str) -> list[int]:
-    from ..models import parse_hidden
+    from ..training.models import parse_hidden
 
     try:
         return parse_hidden(text)
@@ -58,7 +58,7 @@ def _channels(text: str) -> list[int]:
 
 def add_cnn_args(p: argparse.ArgumentParser) -> None:
     """Options of --model cnn (ignored by the MLP); unset ones take models.CNN_DEFAULTS."""
-    from ..models import CNN_DEFAULTS
+    from ..training.models import CNN_DEFAULTS
 
     p.add_argument(
         "--channels",

@@ -1,18 +1,15 @@
-"""The `tinygrad-digits` argument parser: top-level options, the commands and their plugins."""
+"""The `tinygrad-digits` argument parser: top-level options and every command."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 from typing import Any
 
-from . import evaluate, gradcheck, predict, train
+from . import doctor, evaluate, gradcheck, graph, predict, train
 
 PROG = "tinygrad-digits"
 # Each command module has add_parser(subparsers), which sets func=run(args) -> int.
-COMMANDS = (train, evaluate, predict, gradcheck)
-# Commands that live with their own code, added when their module imports.
-PLUGIN_COMMANDS = ("..viz.cli_graph", "..doctor.cli_doctor")
+COMMANDS = (train, evaluate, predict, gradcheck, graph, doctor)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,10 +29,4 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for command in COMMANDS:
         command.add_parser(sub)
-    for module in PLUGIN_COMMANDS:
-        try:
-            plugin = importlib.import_module(module, __package__)
-        except ImportError:
-            continue
-        plugin.add_parser(sub)
     return parser

@@ -58,7 +58,7 @@ def model_input(
 ) -> np.ndarray:  # (n, side, side) from preprocess_digit_image
     """Normalise preprocessed pictures exactly as the training images were (see data docs)."""
     from ..data import normalize_images
-    from ..models import input_is_flat
+    from ..training.models import input_is_flat
 
     side = int(config["side"])
     stats = config.get("normalization") or {}
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the predicted class and the top probabilities of each image."""
     import tinygrad_digits as tg
 
-    from ..autograd import no_grad
+    from ..autograd.engine import no_grad
     from ..data import preprocess_digit_image
 
     device = tg.get_device(args.device)

@@ -42,7 +42,7 @@ DEFAULTS = {
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the `train` command to an argparse subparsers object; it sets `func=run`."""
-    from ..models import ACTIVATIONS, MODELS
+    from ..training.models import ACTIVATIONS, MODELS
 
     t = subparsers.add_parser(
         "train",
@@ -136,9 +136,9 @@ def run(args: argparse.Namespace) -> int:
     import tinygrad_digits as tg
 
     from ..data import DataLoader, split_dataset
-    from ..models import build_model, describe, input_is_flat, make_config
     from ..nn import functional as F
-    from ..train import fit, report
+    from ..training.loop import fit, report
+    from ..training.models import build_model, describe, input_is_flat, make_config
 
     started = time.perf_counter()
     device = tg.get_device(args.device)

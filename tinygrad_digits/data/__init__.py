@@ -2,16 +2,9 @@
 digit pictures turned into model input (all NumPy), and on top of them torch-style datasets and a
 DataLoader that hand out batches as Tensors."""
 
+from .arrays import SOURCES, load_digits_arrays, load_mnist_arrays, mnist_search_dirs
 from .csv_digits import read_digits_csv
-from .datasets import SOURCES, load_digits_arrays, load_mnist_arrays, mnist_search_dirs
-from .download import default_cache_dir, download, file_digest
-from .errors import BlankImageError, DataFormatError, DatasetNotFoundError, DownloadError
-from .idx import read_idx, read_idx_images, read_idx_labels, write_idx
-from .images import preprocess_digit_image
-from .loader import DataLoader, Dataset, Subset, TensorDataset, random_split, split_dataset
-from .scaling import MEAN_STD, normalize, scale_to_unit, standardize
-from .splits import stratified_split, train_val_split
-from .torch_style import (
+from .datasets import (
     DIGIT_CLASSES,
     FASHION_CLASSES,
     MNIST,
@@ -21,6 +14,13 @@ from .torch_style import (
     FashionMNIST,
     normalize_images,
 )
+from .download import default_cache_dir, download, file_digest
+from .exceptions import BlankImageError, DataFormatError, DatasetNotFoundError, DownloadError
+from .idx import read_idx, read_idx_images, read_idx_labels, write_idx
+from .images import preprocess_digit_image
+from .loader import DataLoader, Dataset, Subset, TensorDataset, random_split, split_dataset
+from .scaling import MEAN_STD, normalize, scale_to_unit, standardize
+from .splits import stratified_split, train_val_split
 
 __all__ = [
     "ArrayDataset",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataFormatError
+from .exceptions import DataFormatError
 
 __all__ = ["read_digits_csv"]
 

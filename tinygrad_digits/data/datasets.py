@@ -1,181 +1,268 @@
-"""Handwritten digits (and Fashion-MNIST) as plain NumPy arrays.
+"""Dataset classes in torchvision's style: Digits, MNIST, FashionMNIST and CSVDigits.
 
-``load_digits_arrays`` gives sklearn's bundled 8×8 digits (no download). ``load_mnist_arrays`` finds
-the four standard IDX files of MNIST or Fashion-MNIST in the usual places (or downloads them from
-checksummed mirrors when asked) and checks they agree with each other.
+Every class holds float32 images and int64 labels in memory and serves batches by indexing
+whole arrays. Images are normalised the same way everywhere, in two steps:
+
+1. scale to [0, 1]: divide the raw pixels by their full scale (``max_value``: 16 for sklearn's
+   8×8 digits, 255 for MNIST-style 28×28 images);
+2. standardise: subtract ``mean`` and divide by ``std``, one pair of numbers for all pixels,
+   taken from the *training* split (the known values in ``MEAN_STD`` for the full MNIST and
+   Fashion-MNIST training sets) and reused unchanged for validation, test and prediction.
+
+``dataset.normalization`` gives ``{"max_value", "mean", "std"}``; saving it with a model lets
+``predict`` feed a person's own picture exactly as the training images were fed.
+
+Shapes: ``flatten=False`` (default) gives each image as (1, side, side), channels first like
+torchvision's ``ToTensor``; ``flatten=True`` gives (side * side,), what an MLP takes.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from .download import default_cache_dir
-from .download import download as download_file
-from .errors import DataFormatError, DatasetNotFoundError
-from .idx import read_idx_images, read_idx_labels
+from ..autograd.factories import tensor
+from ..autograd.tensor import Tensor
+from .arrays import load_digits_arrays, load_mnist_arrays
+from .csv_digits import read_digits_csv
+from .loader import Dataset, Index
+from .scaling import MEAN_STD
+from .splits import stratified_split
 
-__all__ = ["SOURCES", "load_digits_arrays", "load_mnist_arrays", "mnist_search_dirs"]
+__all__ = [
+    "DIGIT_CLASSES",
+    "FASHION_CLASSES",
+    "ArrayDataset",
+    "CSVDigits",
+    "Digits",
+    "FashionMNIST",
+    "MNIST",
+    "normalize_images",
+]
 
-# Where each dataset can be downloaded, and the checksums of its .gz files. MD5 because that is what
-# the datasets' publishers and torchvision list; every mirror serves the same bytes.
-SOURCES: dict[str, dict] = {
-    "mnist": {
-        "mirrors": [
-            "https://ossci-datasets.s3.amazonaws.com/mnist/",
-            "http://yann.lecun.com/exdb/mnist/",
-        ],
-        "checksums": {
-            "train-images-idx3-ubyte.gz": {"md5": "f68b3c2dcbeaaa9fbdd348bbdeb94873"},
-            "train-labels-idx1-ubyte.gz": {"md5": "d53e105ee54ea40749a09fcbcd1e9432"},
-            "t10k-images-idx3-ubyte.gz": {"md5": "9fb629c4189551a2d022fa330f9573f3"},
-            "t10k-labels-idx1-ubyte.gz": {"md5": "ec29112dd5afa0611ce80d1b7f02629c"},
-        },
-    },
-    "fashion-mnist": {
-        "mirrors": [
-            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-            "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
-        ],
-        "checksums": {
-            "train-images-idx3-ubyte.gz": {"md5": "8d4fb7e6c68d591d4c3dfef9ec88bf0d"},
-            "train-labels-idx1-ubyte.gz": {"md5": "25c81989df183df01b3e8a0aad5dffbe"},
-            "t10k-images-idx3-ubyte.gz": {"md5": "bef4ecab320f06d8554ea6380940ec79"},
-            "t10k-labels-idx1-ubyte.gz": {"md5": "bb300cfdad3c16e7a12a480ee83cd310"},
-        },
-    },
-}
-_TORCHVISION_FOLDER = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
-_NICE_NAME = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+DIGIT_CLASSES = tuple(str(d) for d in range(10))
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 
-def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
-    """sklearn's 8×8 digits: X float32 (1797, 64) with values 0–16, y int64 (1797,)."""
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError as exc:
-        raise ImportError(
-            "The 8×8 digits ship with scikit-learn, which is not installed. "
-            'Install it with: pip install "tinygrad-digits[digits]"'
-        ) from exc
-    bunch = load_digits()
-    return bunch.data.astype(np.float32), bunch.target.astype(np.int64)
+def normalize_images(
+    raw: np.ndarray, max_value: float, mean: float, std: float, flatten: bool = False
+) -> np.ndarray:
+    """Raw pixels (N, side, side) or (N, side*side) -> float32 model input, as documented above."""
+    raw = np.asarray(raw)
+    n = raw.shape[0]
+    side = int(round(np.sqrt(raw[0].size))) if n else int(round(np.sqrt(raw.size)))
+    out = raw.astype(np.float32)
+    # (x / max - mean) / std as one multiply-add: x * a + b, in float32.
+    a = np.float32(1.0 / (max_value * std))
+    b = np.float32(-mean / std)
+    out *= a
+    out += b
+    return out.reshape(n, side * side) if flatten else out.reshape(n, 1, side, side)
 
 
-def _canonical_kind(kind: str) -> str:
-    name = kind.lower().replace("_", "-")
-    name = {"fashion": "fashion-mnist", "fashionmnist": "fashion-mnist"}.get(name, name)
-    if name not in SOURCES:
-        raise ValueError(f"kind must be one of {sorted(SOURCES)}, got {kind!r}")
-    return name
+def _unit_stats(raw: np.ndarray, max_value: float) -> tuple[float, float]:
+    """Mean and std of ``raw / max_value`` over all pixels, in float64."""
+    unit = raw.astype(np.float64) / max_value
+    std = float(unit.std())
+    if not std > 0:
+        raise ValueError("the training images are all the same colour: cannot standardise them")
+    return float(unit.mean()), std
 
 
-def mnist_search_dirs(kind: str = "mnist", root: str | os.PathLike | None = None) -> list[Path]:
-    """Folders searched for the IDX files, in order; with ``root`` only root and its subfolders."""
-    kind = _canonical_kind(kind)
-    bases = [Path(root).expanduser()] if root is not None else []
-    if root is None:
-        if os.environ.get("TINYGRAD_DIGITS_DATA"):
-            bases.append(Path(os.environ["TINYGRAD_DIGITS_DATA"]).expanduser())
-        bases.append(default_cache_dir())
-    dirs = []
-    for base in bases:  # the folder itself, a per-dataset subfolder, torchvision's layout
-        dirs += [base, base / kind, base / _TORCHVISION_FOLDER[kind] / "raw"]
-    if root is None:  # shared copies: beside this checkout or the working folder, and Debian's
-        shared = [_REPO_ROOT.parent, Path.cwd().parent]
-        dirs += [base / "shared" / "data" / kind for base in shared]
-        dirs.append(Path("/usr/share/datasets") / kind)
-    return list(dict.fromkeys(dirs))
+class ArrayDataset(Dataset):
+    """Images and labels held as whole arrays: float32 ``data`` and int64 ``targets``.
 
-
-def _split_names(train: bool) -> tuple[str, str]:
-    prefix = "train" if train else "t10k"
-    return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
-
-
-def _find(folder: Path, stem: str) -> Path | None:
-    for name in (stem, stem + ".gz"):
-        if (folder / name).is_file():
-            return folder / name
-    return None
-
-
-def _not_found(kind: str, train: bool, dirs: list[Path]) -> DatasetNotFoundError:
-    images, labels = _split_names(train)
-    split = "training" if train else "test"
-    looked = "\n".join(f"  - {d}" for d in dirs)
-    return DatasetNotFoundError(
-        f"{_NICE_NAME[kind]} {split} files ({images}[.gz], {labels}[.gz]) not found. "
-        f"Looked in:\n{looked}\n"
-        f"Get them with load_mnist_arrays(kind={kind!r}, download=True) (--download on the "
-        f"command line), or download them by "
-        f"hand and pass their folder as root=FOLDER (--data-dir FOLDER on the command line, "
-        f"or set TINYGRAD_DIGITS_DATA)."
-    )
-
-
-def _fetch_split(kind: str, train: bool, folder: Path, progress: bool) -> tuple[Path, Path]:
-    source = SOURCES[kind]
-    paths = []
-    for stem in _split_names(train):
-        found = _find(folder, stem)
-        if found is None:
-            name = stem + ".gz"
-            checksum = source["checksums"][name]
-            found = download_file(
-                name, source["mirrors"], cache_dir=folder, progress=progress, **checksum
-            )
-        paths.append(found)
-    return paths[0], paths[1]
-
-
-def load_mnist_arrays(
-    root: str | os.PathLike | None = None,
-    train: bool = True,
-    download: bool = False,
-    kind: str = "mnist",
-    progress: bool = True,
-) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST or Fashion-MNIST as (images uint8 (N, 28, 28), labels int64 (N,)).
-
-    Looks in ``mnist_search_dirs(kind, root)``. With ``download=True`` missing files are fetched
-    into ``root`` (or the cache folder) from checksummed mirrors; files found locally are used as
-    they are, after the IDX format checks.
+    Holds its normalisation (``max_value``, ``mean``, ``std``) and class names so that a model
+    trained on it can be saved with everything needed to feed it new pictures.
     """
-    kind = _canonical_kind(kind)
-    dirs = mnist_search_dirs(kind, root)
-    image_stem, label_stem = _split_names(train)
-    for folder in dirs:
-        image_path, label_path = _find(folder, image_stem), _find(folder, label_stem)
-        if image_path and label_path:
-            break
-    else:
-        if not download:
-            raise _not_found(kind, train, dirs)
-        target = Path(root).expanduser() if root is not None else default_cache_dir() / kind
-        target.mkdir(parents=True, exist_ok=True)
-        image_path, label_path = _fetch_split(kind, train, target, progress)
-    images, labels = read_idx_images(image_path), read_idx_labels(label_path)
-    _check_pair(image_path, images, label_path, labels)
-    return images, labels
+
+    def __init__(
+        self,
+        raw_images: np.ndarray,
+        labels: np.ndarray,
+        *,
+        max_value: float,
+        mean: float | None = None,
+        std: float | None = None,
+        flatten: bool = False,
+        classes: Sequence[str] = DIGIT_CLASSES,
+        name: str = "images",
+    ) -> None:
+        raw_images = np.asarray(raw_images)
+        if len(raw_images) != len(labels):
+            raise ValueError(f"{name}: {len(raw_images)} images but {len(labels)} labels")
+        if mean is None or std is None:
+            m, s = _unit_stats(raw_images, max_value)
+            mean = m if mean is None else mean
+            std = s if std is None else std
+        self.max_value, self.mean, self.std = float(max_value), float(mean), float(std)
+        self.flatten = flatten
+        self.classes = tuple(classes)
+        self.name = name
+        self.data = normalize_images(raw_images, max_value, mean, std, flatten)
+        self.targets = np.asarray(labels, dtype=np.int64)
+        self.side = int(round(np.sqrt(self.data[0].size))) if len(self.data) else 0
+
+    @property
+    def normalization(self) -> dict[str, float]:
+        return {"max_value": self.max_value, "mean": self.mean, "std": self.std}
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def in_features(self) -> int:
+        return self.side * self.side
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        return tensor(self.data[index], device="cpu"), tensor(self.targets[index], device="cpu")
+
+    def __getitems__(self, indices: Index) -> tuple[np.ndarray, np.ndarray]:
+        return self.data[indices], self.targets[indices]
+
+    def __repr__(self) -> str:
+        shape = "x".join(str(s) for s in self.data.shape[1:])
+        return f"{type(self).__name__}({self.name}: {len(self)} images of {shape})"
 
 
-def _check_pair(image_path: Path, images: np.ndarray, label_path: Path, labels: np.ndarray) -> None:
-    """Images and labels must describe the same N 28×28 examples with labels 0–9."""
-    fix = "Delete both files and download them again (download=True)."
-    if images.shape[1:] != (28, 28):
-        raise DataFormatError(
-            f"{image_path}: expected 28×28 images, found {images.shape[1]}×{images.shape[2]}. {fix}"
+class Digits(ArrayDataset):
+    """sklearn's 1,797 8×8 digits (pixels 0–16), split 80/20 into train and test.
+
+    sklearn ships no test split, so one is made here: stratified (every digit keeps its share),
+    ``test_fraction`` of the images, chosen by a generator seeded with ``split_seed`` (fixed by
+    default, so every run and every user gets the same test set). mean/std come from the
+    training part.
+    """
+
+    def __init__(
+        self,
+        train: bool = True,
+        *,
+        flatten: bool = False,
+        test_fraction: float = 0.2,
+        split_seed: int = 0,
+        mean: float | None = None,
+        std: float | None = None,
+    ) -> None:
+        images, labels = load_digits_arrays()
+        train_idx, test_idx = stratified_split(labels, test_fraction, split_seed)
+        if mean is None or std is None:
+            mean, std = _unit_stats(images[train_idx], 16.0)
+        keep = train_idx if train else test_idx
+        super().__init__(
+            images[keep].reshape(-1, 8, 8),
+            labels[keep],
+            max_value=16.0,
+            mean=mean,
+            std=std,
+            flatten=flatten,
+            name=f"digits {'train' if train else 'test'}",
         )
-    if len(images) != len(labels):
-        raise DataFormatError(
-            f"{image_path} holds {len(images):,} images but {label_path} holds {len(labels):,} "
-            f"labels; expected the same count (are they from different splits?). {fix}"
+
+
+class MNIST(ArrayDataset):
+    """MNIST's 60,000 training or 10,000 test images, 28×28, from IDX files (gzipped or not).
+
+    ``root``: folder holding the four IDX files (default: the cache folder, TINYGRAD_DIGITS_DATA
+    and the shared copies; see ``load_mnist_arrays``). ``download=True`` fetches missing files
+    from checksummed mirrors. Normalised with the full training set's mean and std.
+    """
+
+    kind = "mnist"
+    default_classes: tuple[str, ...] = DIGIT_CLASSES
+
+    def __init__(
+        self,
+        root: str | os.PathLike | None = None,
+        train: bool = True,
+        download: bool = False,
+        *,
+        flatten: bool = False,
+        progress: bool = True,
+        mean: float | None = None,
+        std: float | None = None,
+    ) -> None:
+        images, labels = load_mnist_arrays(
+            root, train=train, download=download, kind=self.kind, progress=progress
         )
-    if len(labels) and (labels.min() < 0 or labels.max() > 9):
-        raise DataFormatError(
-            f"{label_path}: expected labels 0–9, found {labels.min()}–{labels.max()}. {fix}"
+        known_mean, known_std = MEAN_STD[self.kind]
+        super().__init__(
+            images,
+            labels,
+            max_value=255.0,
+            mean=known_mean if mean is None else mean,
+            std=known_std if std is None else std,
+            flatten=flatten,
+            classes=self.default_classes,
+            name=f"{self.kind} {'train' if train else 'test'}",
+        )
+
+
+class FashionMNIST(MNIST):
+    """Zalando's Fashion-MNIST: 28×28 greyscale clothing in 10 classes, in MNIST's file format."""
+
+    kind = "fashion-mnist"
+    default_classes = FASHION_CLASSES
+
+
+class CSVDigits(ArrayDataset):
+    """Digits from a CSV file in the ``mnist_train.csv`` layout (label, then the pixels).
+
+    28×28 rows (785 fields) are taken as 0–255 pixels, 8×8 rows (65 fields) as 0–16 pixels like
+    sklearn's digits. ``split="all"`` keeps every row; ``"train"``/``"test"`` take a stratified,
+    seeded ``test_fraction`` split of the file, for when one CSV holds everything. mean/std come
+    from the rows used for training (pass ``mean``/``std`` to reuse other statistics).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        split: str = "all",
+        *,
+        flatten: bool = False,
+        test_fraction: float = 0.2,
+        split_seed: int = 0,
+        mean: float | None = None,
+        std: float | None = None,
+    ) -> None:
+        if split not in ("all", "train", "test"):
+            raise ValueError(f"CSVDigits: split must be 'all', 'train' or 'test', got {split!r}")
+        images, labels = read_digits_csv(path)
+        max_value = 255.0 if images.shape[1] == 28 else 16.0
+        if max_value == 16.0 and images.max(initial=0) > 16:
+            max_value = 255.0  # 8×8 rows written on the 0–255 scale
+        keep: Any = slice(None)
+        train_part: Any = slice(None)
+        if split != "all":
+            train_idx, test_idx = stratified_split(labels, test_fraction, split_seed)
+            keep = train_idx if split == "train" else test_idx
+            train_part = train_idx
+        if mean is None or std is None:
+            mean, std = _unit_stats(images[train_part], max_value)
+        super().__init__(
+            images[keep],
+            labels[keep],
+            max_value=max_value,
+            mean=mean,
+            std=std,
+            flatten=flatten,
+            name=f"{os.fspath(path)} ({split})",
         )

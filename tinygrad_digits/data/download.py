@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import DownloadError
+from .exceptions import DownloadError
 
 __all__ = ["default_cache_dir", "download", "file_digest"]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataFormatError
+from .exceptions import DataFormatError
 
 __all__ = ["read_idx", "read_idx_images", "read_idx_labels", "write_idx"]
 

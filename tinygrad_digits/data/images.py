@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BlankImageError, DataFormatError
+from .exceptions import BlankImageError, DataFormatError
 
 __all__ = ["preprocess_digit_image"]
 

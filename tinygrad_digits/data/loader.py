@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.factories import tensor
+from ..autograd.tensor import Tensor
 from ..backend.registry import DeviceLike, get_device
-from ..factories import tensor
-from ..tensor import Tensor
 
 __all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "random_split", "split_dataset"]
 

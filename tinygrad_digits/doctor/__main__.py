@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli_doctor import main
+from ..cli.doctor import main
 
 sys.exit(main())

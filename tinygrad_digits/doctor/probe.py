@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import autograd
-from ..autograd import set_grad_enabled
+from ..autograd import engine as autograd
+from ..autograd.engine import set_grad_enabled
+from ..autograd.tensor import Tensor
 from ..backend.device import Device
 from ..backend.registry import device_of_array, get_default_device
-from ..tensor import Tensor
 
 ACTIVATION_OPS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Relu": "relu"}
 LAYER_OPS = ("Linear", "Conv2d")

@@ -12,9 +12,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from ..autograd import no_grad
+from ..autograd.engine import no_grad
+from ..autograd.tensor import Tensor
 from ..backend.device import Device
-from ..tensor import Tensor
 from .checks_data import check_inputs, check_labels, class_labels
 from .checks_model import (
     SATURATED_ON,
@@ -377,7 +377,7 @@ def _nan_at_start(
 
 def _anomaly(model: Any, x: Tensor, y: Tensor, loss_fn: LossFn) -> str | None:
     """Re-run forward and backward under detect_anomaly; its message names the op and line."""
-    from ..anomaly import AnomalyError, detect_anomaly
+    from ..autograd.anomaly import AnomalyError, detect_anomaly
 
     params = list(model.parameters()) if hasattr(model, "parameters") else []
     with _kept_grads(params), np.errstate(all="ignore"):

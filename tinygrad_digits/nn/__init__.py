@@ -5,9 +5,9 @@
 """
 
 # Convolution layers live beside their kernels (tinygrad_digits/conv_modules.py).
-from ..conv_modules import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
 from . import functional, init, utils
 from .containers import ModuleDict, ModuleList, Sequential
+from .conv_layers import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
 from .functional import LabelError
 from .layers import (
     GELU,

@@ -13,11 +13,13 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
+from ..autograd.joining import pad
+from ..autograd.tensor import Tensor
 from ..errors import DeviceMismatchError, ShapeError
-from ..functions.softmax import CrossEntropy
-from ..joining import pad
-from ..tensor import Tensor
-from . import ops
+from ..ops.elementwise import Dropout, Softplus
+from ..ops.loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy
+from ..ops.matmul import Linear
+from .functional_conv import avg_pool2d, batch_norm, conv2d, max_pool2d
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -51,7 +53,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, reverting to x where beta x > threshold; stable, exact at 0."""
-    return ops.Softplus.apply(x._floating(), beta=float(beta), threshold=float(threshold))
+    return Softplus.apply(x._floating(), beta=float(beta), threshold=float(threshold))
 
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
@@ -71,7 +73,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     if p == 1.0:
         return x * 0.0
-    return ops.Dropout.apply(x, p=float(p))
+    return Dropout.apply(x, p=float(p))
 
 
 # --- layers -----------------------------------------------------------------------------------
@@ -83,8 +85,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, where: Any = "
     if x.data.dtype != weight.data.dtype:
         _linear_dtype_error(x, weight, _describe(where))
     if bias is None:
-        return ops.Linear.apply(x, weight)
-    return ops.Linear.apply(x, weight, bias)
+        return Linear.apply(x, weight)
+    return Linear.apply(x, weight, bias)
 
 
 def _describe(where: Any) -> str:
@@ -92,7 +94,7 @@ def _describe(where: Any) -> str:
         return where
     extra = where.extra_repr() if hasattr(where, "extra_repr") else ""
     text = f"{type(where).__name__}({extra})"
-    from ..autograd import module_stack
+    from ..autograd.engine import module_stack
 
     if module_stack and module_stack[0] is not where:  # say where it sits in the model
         root = module_stack[0]
@@ -440,7 +442,7 @@ def binary_cross_entropy(
     torch, so p = 0 or 1 gives a finite loss. Prefer binary_cross_entropy_with_logits."""
     _check_reduction(reduction, "binary_cross_entropy")
     target = _same_shape(input, target, "binary_cross_entropy")
-    loss = ops.BinaryCrossEntropy.apply(input, target)
+    loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
@@ -460,15 +462,13 @@ def binary_cross_entropy_with_logits(
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     target = _same_shape(input, target, "binary_cross_entropy_with_logits")
     if pos_weight is None:
-        loss = ops.BCEWithLogits.apply(input, target)
+        loss = BCEWithLogits.apply(input, target)
     else:
-        loss = ops.BCEWithLogits.apply(input, target, pos_weight.to(input.dtype))
+        loss = BCEWithLogits.apply(input, target, pos_weight.to(input.dtype))
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
 
-
-from ..conv import avg_pool2d, batch_norm, conv2d, max_pool2d  # noqa: E402
 
 __all__ = [
     "LabelError",

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import no_grad
+from ..autograd.engine import no_grad
+from ..autograd.tensor import Tensor
 from ..errors import ShapeError
-from ..tensor import Tensor
 
 _GAIN_ONE = ("linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d")
 

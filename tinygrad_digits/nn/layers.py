@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import dtypes
+from ..autograd.tensor import Tensor
 from ..backend.registry import DeviceLike, get_device
-from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .containers import ModuleList

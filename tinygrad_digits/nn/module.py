@@ -13,11 +13,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import autograd, dtypes
-from ..autograd import no_grad
+from .. import dtypes
+from ..autograd import engine as autograd
+from ..autograd.engine import no_grad
+from ..autograd.tensor import Tensor
 from ..backend.device import Device
 from ..backend.registry import get_device
-from ..tensor import Tensor
 from .parameter import Parameter, copy_tensor
 
 _module_stack = autograd.module_stack

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..tensor import Tensor
+from ..autograd.tensor import Tensor
 from .module import Module
 
 
@@ -32,7 +32,7 @@ def clip_grad_norm_(
     """
     grads = _grads(parameters)
     if not grads:
-        from ..factories import tensor
+        from ..autograd.factories import tensor
 
         return tensor(0.0)
     norm_type = float(norm_type)

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from ..tensor import Tensor
+from ..autograd.tensor import Tensor
 from .graph import Graph, _is_module, capture, trace
 
 INSTALL_GRAPHVIZ = (
@@ -64,7 +64,7 @@ def _run_model(
     backward: bool | None,
     values: bool,
 ) -> Graph:
-    from ..factories import tensor as make_tensor
+    from ..autograd.factories import tensor as make_tensor
 
     if not xs:
         raise TypeError(
@@ -98,7 +98,7 @@ def _run_model(
 def _gradients_without_touching_grad(graph: Graph, loss: Tensor) -> None:
     """Backward for the picture only: op gradients reach the trace's observer, leaf gradients
     are returned (as torch.autograd.grad), and the model's `.grad` stay as they were."""
-    from ..grad_api import grad
+    from ..autograd.grad_api import grad
     from .graph import summarize
 
     leaves = [(node, t) for node, t in graph._leaves if t.requires_grad]
@@ -114,7 +114,7 @@ def _cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
 
         return F.cross_entropy(logits, target)
     except (ImportError, AttributeError):
-        from ..functions.softmax import CrossEntropy
+        from ..ops.loss import CrossEntropy
 
         return CrossEntropy.apply(logits, target, reduction="mean", smoothing=0.0)
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import autograd
-from ..tensor import Tensor
+from ..autograd import engine as autograd
+from ..autograd.tensor import Tensor
 
 # What a leaf tensor is, in the picture: trainable, data fed in, or a constant inside an op.
 PARAM, INPUT, CONST, OP = "param", "input", "const", "op"

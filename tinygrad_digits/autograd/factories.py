@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes
-from .backend.registry import DeviceLike, get_device
+from .. import dtypes
+from ..backend.registry import DeviceLike, get_device
 from .dims import shape_args
 from .tensor import Tensor
 

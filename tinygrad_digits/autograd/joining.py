@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import ShapeError
+from ..ops import elementwise as E
+from ..ops import movement as V
 from .dims import normalize_dims
-from .errors import ShapeError
-from .functions import elementwise as E
-from .functions import movement as V
 from .tensor import Tensor
 
 

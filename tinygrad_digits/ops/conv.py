@@ -6,7 +6,7 @@ backward, and the backward of that backward, come from these two rules and MatMu
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd.engine import Function
 from ..backend import conv_kernels as K
 
 

@@ -7,7 +7,7 @@ average-pooling differentiate to any order.
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd.engine import Function
 from ..backend import conv_kernels as K
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import set_grad_enabled
-from .errors import GradcheckError
+from ..errors import GradcheckError
+from .engine import set_grad_enabled
 from .grad_api import grad
 from .tensor import Tensor
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .autograd import run_backward
-from .errors import GradientError
+from ..errors import GradientError
+from .engine import run_backward
 from .tensor import Tensor, _as_gradient
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .errors import ShapeError
+from ..errors import ShapeError
 
 Dim = int | Sequence[int] | None
 

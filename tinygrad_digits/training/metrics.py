@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor
+from ..autograd.tensor import Tensor
 
 __all__ = ["accuracy", "confusion_matrix", "format_confusion_matrix", "per_class_accuracy"]
 

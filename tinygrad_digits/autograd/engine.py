@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import GradientError, ShapeError
+from ..errors import GradientError, ShapeError
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -184,7 +184,7 @@ class Function:
 
 
 def _device_mismatch(op: str, tensors: Sequence[Tensor]) -> None:
-    from .errors import DeviceMismatchError
+    from ..errors import DeviceMismatchError
 
     args = ", ".join(f"argument {i} on '{t.device}'" for i, t in enumerate(tensors))
     first = tensors[0].device

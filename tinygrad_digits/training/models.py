@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import nn
-from .backend.registry import DeviceLike
+from .. import nn
+from ..backend.registry import DeviceLike
 
 __all__ = [
     "ACTIVATIONS",

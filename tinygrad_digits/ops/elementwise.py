@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import Function
+from ..autograd.engine import Function
 
 
 class Add(Function):
@@ -271,3 +271,18 @@ class Log1p(Function):
 
     def backward(self, g):  # d log(1 + x) = dx / (1 + x)
         return g / (1 + self.parents[0])
+
+
+class Dropout(Function):
+    """Inverted dropout: zero each element with probability p, scale survivors by 1/(1-p)."""
+
+    uses_inputs = False
+
+    def forward(self, x, p):
+        dev = self.device
+        u = dev.random("uniform", tuple(x.shape), dev.numpy_dtype(x), low=0.0, high=1.0)
+        self.scale = self.xp.astype(u >= p, x.dtype) * (1.0 / (1.0 - p))
+        return x * self.scale
+
+    def backward(self, g):  # d(x * mask / (1-p)) = mask / (1-p) dx ; the mask is a constant
+        return g * self.const(self.scale)

@@ -170,7 +170,7 @@ def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarr
 
 def run(args: argparse.Namespace) -> int:
     """Run the doctor for parsed arguments; print the report; 1 if it found a problem."""
-    from .runner import diagnose
+    from ..doctor.runner import diagnose
 
     model, loss_fn, opt, x, y = build(args)
     report = diagnose(

@@ -22,12 +22,12 @@ from typing import IO, Any, NamedTuple
 
 import numpy as np
 
-from .autograd import no_grad
-from .backend.registry import DeviceLike, get_device
+from ..autograd.engine import no_grad
+from ..autograd.tensor import Tensor
+from ..backend.registry import DeviceLike, get_device
+from ..nn import functional as F
+from ..nn.module import Module
 from .metrics import confusion_matrix, format_confusion_matrix
-from .nn import functional as F
-from .nn.module import Module
-from .tensor import Tensor
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -187,7 +187,7 @@ def _serializer() -> tuple[Callable[..., Any], Callable[..., Any]]:
 
     save, load = getattr(tg, "save", None), getattr(tg, "load", None)
     if save is None or load is None:
-        from . import serialization
+        from .. import serialization
 
         save, load = serialization.save, serialization.load
     return save, load

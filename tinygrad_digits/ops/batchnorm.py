@@ -3,7 +3,7 @@ affine transform in forward, the classic closed-form gradient in Tensor ops in b
 
 from __future__ import annotations
 
-from ..autograd import Function, is_grad_enabled
+from ..autograd.engine import Function, is_grad_enabled
 
 
 def normalise(x, dims, eps):

@@ -9,18 +9,19 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd, dtypes
-from .autograd import Function, is_grad_enabled, run_backward
-from .backend.device import Device
-from .backend.registry import DeviceLike, device_of_array, get_device
+from .. import dtypes
+from ..backend.device import Device
+from ..backend.registry import DeviceLike, device_of_array, get_device
+from ..errors import GradientError, ShapeError
+from ..ops import elementwise as E
+from ..ops import indexing as I
+from ..ops import matmul as M
+from ..ops import movement as V
+from ..ops import reduce as R
+from ..ops import softmax as S
+from . import engine as autograd
 from .dims import Dim, count, normalize_dims, resolve_shape, shape_args
-from .errors import GradientError, ShapeError
-from .functions import elementwise as E
-from .functions import indexing as I
-from .functions import matmul as M
-from .functions import movement as V
-from .functions import reduce as R
-from .functions import softmax as S
+from .engine import Function, is_grad_enabled, run_backward
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -826,7 +827,7 @@ class Tensor:
         for k in parts:
             if isinstance(k, Tensor):
                 if k.device is not self.device:
-                    from .autograd import _device_mismatch
+                    from .engine import _device_mismatch
 
                     _device_mismatch("index", [self, k])
                 out.append(k.data)
@@ -995,7 +996,7 @@ def _as_gradient(gradient: Any, like: Tensor) -> Tensor:
             f"backward: gradient has shape {gradient.shape} but the tensor has {like.shape}"
         )
     if gradient.device is not like.device:
-        from .autograd import _device_mismatch
+        from .engine import _device_mismatch
 
         _device_mismatch("backward", [like, gradient])
     return gradient

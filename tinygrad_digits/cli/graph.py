@@ -76,9 +76,9 @@ def run(args: argparse.Namespace) -> int:
     """Run the command; 0 on success, 1 when the picture could not be drawn, 2 on bad input."""
     import tinygrad_digits as tg
 
-    from . import save
-    from .draw import GraphvizNotFoundError, as_graph
-    from .health import health_report
+    from ..viz import save
+    from ..viz.draw import GraphvizNotFoundError, as_graph
+    from ..viz.health import health_report
 
     tg.manual_seed(args.seed)
     device = tg.get_device(args.device) if args.device else tg.get_default_device()
@@ -174,8 +174,8 @@ def load_mlp(path: str | Path, activation: str = "relu", device: Any = None) -> 
 def _load_trained(path: Path, device: Any) -> Any:
     """An MLP saved by `tinygrad-digits train` (its model file or --out folder)."""
     from .. import nn
-    from ..cli import CLIError, load_model
     from ..serialization import ModelFileError
+    from . import CLIError, load_model
 
     try:
         model, config = load_model(str(path), device=device)

@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import _device_mismatch, is_grad_enabled, no_grad
-from .backend.conv_kernels import Window
-from .errors import ShapeError
-from .functions.batchnorm import BatchNorm as _BatchNormOp
-from .functions.conv import Conv2d as _Conv2dOp
-from .functions.pool import MaxPool2d as _MaxPool2dOp
-from .functions.pool import WindowGather as _WindowGather
-from .tensor import Tensor
+from ..autograd.engine import _device_mismatch, is_grad_enabled, no_grad
+from ..autograd.tensor import Tensor
+from ..backend.conv_kernels import Window
+from ..errors import ShapeError
+from ..ops.batchnorm import BatchNorm as _BatchNormOp
+from ..ops.conv import Conv2d as _Conv2dOp
+from ..ops.pool import MaxPool2d as _MaxPool2dOp
+from ..ops.pool import WindowGather as _WindowGather
 
 IntPair = int | Sequence[int]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd.engine import Function
 
 
 class Reshape(Function):

@@ -13,8 +13,8 @@ import traceback
 from collections.abc import Iterator
 from typing import Any
 
-from . import autograd
-from .errors import GradientError
+from ..errors import GradientError
+from . import engine as autograd
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 

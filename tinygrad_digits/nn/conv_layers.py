@@ -1,6 +1,6 @@
 """Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d and BatchNorm2d: torch.nn's layers, same semantics.
 
-Thin Modules over the functional ops in `tinygrad_digits.conv`; they hold the parameters (with
+Thin Modules over the functional forms in `nn.functional_conv`; they hold the parameters (with
 torch's default initialisation) and, for batch norm, the running statistics as buffers.
 """
 
@@ -9,15 +9,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import conv as C
-from . import dtypes
-from .autograd import no_grad
-from .backend.registry import DeviceLike, get_device
-from .errors import ShapeError
-from .nn.init import kaiming_uniform_, ones_, uniform_, zeros_
-from .nn.module import Module
-from .nn.parameter import Parameter
-from .tensor import Tensor
+from .. import dtypes
+from ..autograd.engine import no_grad
+from ..autograd.tensor import Tensor
+from ..backend.registry import DeviceLike, get_device
+from ..errors import ShapeError
+from . import functional_conv as C
+from .init import kaiming_uniform_, ones_, uniform_, zeros_
+from .module import Module
+from .parameter import Parameter
 
 __all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "MaxPool2d"]
 

@@ -1,0 +1,26 @@
+"""The autograd core: Tensor, Function, the backward engine, grad mode, gradcheck, anomaly mode.
+
+Everything else in the package is built on this folder; it imports only `backend/`, `ops/` (the
+Functions Tensor methods apply), `dtypes` and `errors`. As in torch, ``tinygrad_digits.autograd``
+also names the functional API: ``grad``, ``gradcheck``, ``gradgradcheck``, ``detect_anomaly``.
+"""
+
+from .anomaly import AnomalyError, detect_anomaly
+from .engine import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_api import grad
+from .gradcheck import gradcheck, gradgradcheck
+from .tensor import Tensor
+
+__all__ = [
+    "AnomalyError",
+    "Function",
+    "Tensor",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
+]

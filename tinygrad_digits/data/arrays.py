@@ -1,0 +1,181 @@
+"""Handwritten digits (and Fashion-MNIST) as plain NumPy arrays.
+
+``load_digits_arrays`` gives sklearn's bundled 8×8 digits (no download). ``load_mnist_arrays`` finds
+the four standard IDX files of MNIST or Fashion-MNIST in the usual places (or downloads them from
+checksummed mirrors when asked) and checks they agree with each other.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .download import default_cache_dir
+from .download import download as download_file
+from .exceptions import DataFormatError, DatasetNotFoundError
+from .idx import read_idx_images, read_idx_labels
+
+__all__ = ["SOURCES", "load_digits_arrays", "load_mnist_arrays", "mnist_search_dirs"]
+
+# Where each dataset can be downloaded, and the checksums of its .gz files. MD5 because that is what
+# the datasets' publishers and torchvision list; every mirror serves the same bytes.
+SOURCES: dict[str, dict] = {
+    "mnist": {
+        "mirrors": [
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "http://yann.lecun.com/exdb/mnist/",
+        ],
+        "checksums": {
+            "train-images-idx3-ubyte.gz": {"md5": "f68b3c2dcbeaaa9fbdd348bbdeb94873"},
+            "train-labels-idx1-ubyte.gz": {"md5": "d53e105ee54ea40749a09fcbcd1e9432"},
+            "t10k-images-idx3-ubyte.gz": {"md5": "9fb629c4189551a2d022fa330f9573f3"},
+            "t10k-labels-idx1-ubyte.gz": {"md5": "ec29112dd5afa0611ce80d1b7f02629c"},
+        },
+    },
+    "fashion-mnist": {
+        "mirrors": [
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+        ],
+        "checksums": {
+            "train-images-idx3-ubyte.gz": {"md5": "8d4fb7e6c68d591d4c3dfef9ec88bf0d"},
+            "train-labels-idx1-ubyte.gz": {"md5": "25c81989df183df01b3e8a0aad5dffbe"},
+            "t10k-images-idx3-ubyte.gz": {"md5": "bef4ecab320f06d8554ea6380940ec79"},
+            "t10k-labels-idx1-ubyte.gz": {"md5": "bb300cfdad3c16e7a12a480ee83cd310"},
+        },
+    },
+}
+_TORCHVISION_FOLDER = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+_NICE_NAME = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """sklearn's 8×8 digits: X float32 (1797, 64) with values 0–16, y int64 (1797,)."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as exc:
+        raise ImportError(
+            "The 8×8 digits ship with scikit-learn, which is not installed. "
+            'Install it with: pip install "tinygrad-digits[digits]"'
+        ) from exc
+    bunch = load_digits()
+    return bunch.data.astype(np.float32), bunch.target.astype(np.int64)
+
+
+def _canonical_kind(kind: str) -> str:
+    name = kind.lower().replace("_", "-")
+    name = {"fashion": "fashion-mnist", "fashionmnist": "fashion-mnist"}.get(name, name)
+    if name not in SOURCES:
+        raise ValueError(f"kind must be one of {sorted(SOURCES)}, got {kind!r}")
+    return name
+
+
+def mnist_search_dirs(kind: str = "mnist", root: str | os.PathLike | None = None) -> list[Path]:
+    """Folders searched for the IDX files, in order; with ``root`` only root and its subfolders."""
+    kind = _canonical_kind(kind)
+    bases = [Path(root).expanduser()] if root is not None else []
+    if root is None:
+        if os.environ.get("TINYGRAD_DIGITS_DATA"):
+            bases.append(Path(os.environ["TINYGRAD_DIGITS_DATA"]).expanduser())
+        bases.append(default_cache_dir())
+    dirs = []
+    for base in bases:  # the folder itself, a per-dataset subfolder, torchvision's layout
+        dirs += [base, base / kind, base / _TORCHVISION_FOLDER[kind] / "raw"]
+    if root is None:  # shared copies: beside this checkout or the working folder, and Debian's
+        shared = [_REPO_ROOT.parent, Path.cwd().parent]
+        dirs += [base / "shared" / "data" / kind for base in shared]
+        dirs.append(Path("/usr/share/datasets") / kind)
+    return list(dict.fromkeys(dirs))
+
+
+def _split_names(train: bool) -> tuple[str, str]:
+    prefix = "train" if train else "t10k"
+    return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _not_found(kind: str, train: bool, dirs: list[Path]) -> DatasetNotFoundError:
+    images, labels = _split_names(train)
+    split = "training" if train else "test"
+    looked = "\n".join(f"  - {d}" for d in dirs)
+    return DatasetNotFoundError(
+        f"{_NICE_NAME[kind]} {split} files ({images}[.gz], {labels}[.gz]) not found. "
+        f"Looked in:\n{looked}\n"
+        f"Get them with load_mnist_arrays(kind={kind!r}, download=True) (--download on the "
+        f"command line), or download them by "
+        f"hand and pass their folder as root=FOLDER (--data-dir FOLDER on the command line, "
+        f"or set TINYGRAD_DIGITS_DATA)."
+    )
+
+
+def _fetch_split(kind: str, train: bool, folder: Path, progress: bool) -> tuple[Path, Path]:
+    source = SOURCES[kind]
+    paths = []
+    for stem in _split_names(train):
+        found = _find(folder, stem)
+        if found is None:
+            name = stem + ".gz"
+            checksum = source["checksums"][name]
+            found = download_file(
+                name, source["mirrors"], cache_dir=folder, progress=progress, **checksum
+            )
+        paths.append(found)
+    return paths[0], paths[1]
+
+
+def load_mnist_arrays(
+    root: str | os.PathLike | None = None,
+    train: bool = True,
+    download: bool = False,
+    kind: str = "mnist",
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST or Fashion-MNIST as (images uint8 (N, 28, 28), labels int64 (N,)).
+
+    Looks in ``mnist_search_dirs(kind, root)``. With ``download=True`` missing files are fetched
+    into ``root`` (or the cache folder) from checksummed mirrors; files found locally are used as
+    they are, after the IDX format checks.
+    """
+    kind = _canonical_kind(kind)
+    dirs = mnist_search_dirs(kind, root)
+    image_stem, label_stem = _split_names(train)
+    for folder in dirs:
+        image_path, label_path = _find(folder, image_stem), _find(folder, label_stem)
+        if image_path and label_path:
+            break
+    else:
+        if not download:
+            raise _not_found(kind, train, dirs)
+        target = Path(root).expanduser() if root is not None else default_cache_dir() / kind
+        target.mkdir(parents=True, exist_ok=True)
+        image_path, label_path = _fetch_split(kind, train, target, progress)
+    images, labels = read_idx_images(image_path), read_idx_labels(label_path)
+    _check_pair(image_path, images, label_path, labels)
+    return images, labels
+
+
+def _check_pair(image_path: Path, images: np.ndarray, label_path: Path, labels: np.ndarray) -> None:
+    """Images and labels must describe the same N 28×28 examples with labels 0–9."""
+    fix = "Delete both files and download them again (download=True)."
+    if images.shape[1:] != (28, 28):
+        raise DataFormatError(
+            f"{image_path}: expected 28×28 images, found {images.shape[1]}×{images.shape[2]}. {fix}"
+        )
+    if len(images) != len(labels):
+        raise DataFormatError(
+            f"{image_path} holds {len(images):,} images but {label_path} holds {len(labels):,} "
+            f"labels; expected the same count (are they from different splits?). {fix}"
+        )
+    if len(labels) and (labels.min() < 0 or labels.max() > 9):
+        raise DataFormatError(
+            f"{label_path}: expected labels 0–9, found {labels.min()}–{labels.max()}. {fix}"
+        )
