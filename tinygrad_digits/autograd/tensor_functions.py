@@ -1,6 +1,7 @@
 """Module-level versions of Tensor methods, as torch has them: tg.exp(x), tg.matmul(a, b), ...
 
-Each forwards to the Tensor method of the same name, so there is one implementation.
+Each forwards to the Tensor method of the same name, so there is one implementation; the
+functions are made once, when first looked up (PEP 562), from the one list of names below.
 """
 
 from __future__ import annotations
@@ -24,50 +25,6 @@ def _forward(name: str) -> Callable[..., Any]:
     function.__doc__ = f"tinygrad_digits.{name}(x, ...) is x.{name}(...)."
     return function
 
-
-abs = _forward("abs")  # noqa: A001
-exp = _forward("exp")
-log = _forward("log")
-log1p = _forward("log1p")
-sqrt = _forward("sqrt")
-rsqrt = _forward("rsqrt")
-tanh = _forward("tanh")
-sigmoid = _forward("sigmoid")
-relu = _forward("relu")
-square = _forward("square")
-sign = _forward("sign")
-erf = _forward("erf")
-neg = _forward("neg")
-sum = _forward("sum")  # noqa: A001
-mean = _forward("mean")
-amax = _forward("amax")
-amin = _forward("amin")
-max = _forward("max")  # noqa: A001
-min = _forward("min")  # noqa: A001
-argmax = _forward("argmax")
-argmin = _forward("argmin")
-var = _forward("var")
-std = _forward("std")
-logsumexp = _forward("logsumexp")
-all = _forward("all")  # noqa: A001
-any = _forward("any")  # noqa: A001
-matmul = _forward("matmul")
-dot = _forward("dot")
-maximum = _forward("maximum")
-minimum = _forward("minimum")
-clamp = _forward("clamp")
-clip = _forward("clip")
-softmax = _forward("softmax")
-log_softmax = _forward("log_softmax")
-reshape = _forward("reshape")
-flatten = _forward("flatten")
-squeeze = _forward("squeeze")
-unsqueeze = _forward("unsqueeze")
-transpose = _forward("transpose")
-permute = _forward("permute")
-split = _forward("split")
-chunk = _forward("chunk")
-masked_fill = _forward("masked_fill")
 
 __all__ = [
     "abs",
@@ -114,3 +71,14 @@ __all__ = [
     "unsqueeze",
     "var",
 ]
+
+
+_made: dict[str, Callable[..., Any]] = {}
+
+
+def __getattr__(name: str) -> Callable[..., Any]:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _made:
+        _made[name] = _forward(name)
+    return _made[name]
