@@ -4,7 +4,6 @@
 `nn.utils` gradient clipping and functional_call.
 """
 
-# Convolution layers live beside their kernels (tinygrad_digits/conv_modules.py).
 from . import functional, init, utils
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv_layers import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
