@@ -22,7 +22,7 @@ from tinygrad_digits.doctor.checks_training import (
     check_weight_norms,
     prediction_probs,
 )
-from tinygrad_digits.doctor.findings import CODES, Finding, format_findings, merge, sort_findings
+from tinygrad_digits.diagnostics.findings import CODES, Finding, format_findings, merge, sort_findings
 from tinygrad_digits.nn import functional as F
 
 
@@ -298,6 +298,7 @@ def test_findings_are_data_and_sort_causes_first() -> None:
         "message": "m",
         "advice": "a",
         "value": 4.0,
+        "node": None,
         "category": "model",
     }
     text = format_findings([c, b])

@@ -50,11 +50,11 @@ def test_dead_layer_in_health_report():
     _, g = dead_mlp()
     report = viz.health_report(g)
     assert not report.ok
-    dead = report.by_kind(H.DEAD_RELU)
-    assert len(dead) == 1 and dead[0].scope == "act"  # the 2nd call of the shared ReLU
+    dead = report.by_code(H.DEAD_RELU)
+    assert len(dead) == 1 and dead[0].layer.endswith(" in act")  # the 2nd call of the shared ReLU
     relus = [n for n in g.nodes if n.label == "Relu"]
-    assert dead[0].node == relus[1].id and dead[0].label == f"Relu {relus[1].id} in act"
-    zero = {f.label for f in report.by_kind(H.ZERO)}
+    assert dead[0].node == relus[1].id and dead[0].layer == f"Relu {relus[1].id} in act"
+    zero = {f.layer for f in report.by_code(H.ZERO)}
     first_linear = next(n for n in g.nodes if n.label == "Linear")
     assert {"layers.0.weight", "layers.1.bias", f"Linear {first_linear.id} in layers.0"} <= zero
     assert "layers.2.bias" not in zero
@@ -78,11 +78,11 @@ def test_nan_gradient_stands_out():
     assert 'label="NaN/inf"' in dot
     report = viz.health_report(g)
     # worst first: the op whose backward turned a finite gradient into NaN, then the NaNs
-    assert report.findings[0].kind == H.NONFINITE_GRAD_BORN
-    assert report.findings[0].label.startswith("Mul")
-    assert report.findings[1].kind == H.NONFINITE
+    assert report.findings[0].code == H.NONFINITE_GRAD_BORN
+    assert report.findings[0].layer.startswith("Mul")
+    assert report.findings[1].code == H.NONFINITE
     assert "its backward makes NaN/inf" in node_line(dot, "Mul")
-    assert "w" in {f.label for f in report.by_kind(H.NONFINITE)}
+    assert "w" in {f.layer for f in report.by_code(H.NONFINITE)}
 
 
 def test_the_op_where_a_nan_is_born_is_marked():
@@ -96,7 +96,7 @@ def test_the_op_where_a_nan_is_born_is_marked():
         dot, "Exp"
     )
     assert f'fillcolor="{H.FILL[H.NONFINITE]}"' in node_line(dot, "Log")
-    born = viz.health_report(g).by_kind(H.NONFINITE_VALUE)
+    born = viz.health_report(g).by_code(H.NONFINITE_VALUE)
     assert [f.node for f in born] == [log.id]
 
 
@@ -110,11 +110,11 @@ def test_vanishing_and_exploding_thresholds():
     assert f'color="{H.COLOR[H.VANISHING]}"' in node_line(dot, "w")
     assert f'color="{H.COLOR[H.EXPLODING]}"' in node_line(dot, "v")
     report = viz.health_report(g)
-    assert [f.label for f in report.by_kind(H.VANISHING)] == ["w"]
-    assert "v" in [f.label for f in report.by_kind(H.EXPLODING)]
+    assert [f.layer for f in report.by_code(H.VANISHING)] == ["w"]
+    assert "v" in [f.layer for f in report.by_code(H.EXPLODING)]
     # thresholds are the caller's
     relaxed = viz.health_report(g, vanishing=1e-12, exploding=1e12)
-    assert not relaxed.by_kind(H.VANISHING) and not relaxed.by_kind(H.EXPLODING)
+    assert not relaxed.by_code(H.VANISHING) and not relaxed.by_code(H.EXPLODING)
     assert f'color="{H.COLOR[H.VANISHING]}"' not in viz.to_dot(g, vanishing=1e-12)
 
 

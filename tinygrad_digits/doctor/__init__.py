@@ -7,7 +7,16 @@
 and `format_findings` turn them into text. NaN hunting: `tinygrad_digits.detect_anomaly()`.
 """
 
-from .findings import CODES, ERROR, INFO, WARNING, Finding, at_least, format_findings, sort_findings
+from ..diagnostics.findings import (
+    CODES,
+    ERROR,
+    INFO,
+    WARNING,
+    Finding,
+    at_least,
+    format_findings,
+    sort_findings,
+)
 from .report import LayerRow, Report
 from .runner import check_before_training, diagnose, quick_checks, run_doctor_checks
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .findings import ERROR, WARNING, Finding
-
-# Inputs count as unnormalised when their mean or std is this far from the ~0 / ~1 wanted.
-SCALE_LIMIT = 3.0
-# ...or tiny: a std below this (with every value near 0) usually means scaling was done twice.
-TINY_STD = 1e-2
-# One class dominates when it holds at least this share of the labels (2 classes: BINARY_SHARE).
-DOMINANT_SHARE = 0.5
-BINARY_SHARE = 0.9
-MIN_LABELS = 20  # too few labels say nothing about balance
+from ..diagnostics.findings import ERROR, WARNING, Finding
+from ..diagnostics.thresholds import (
+    BINARY_SHARE,
+    DOMINANT_SHARE,
+    MIN_LABELS,
+    SCALE_LIMIT,
+    TINY_STD,
+)
 
 
 def check_inputs(x: np.ndarray) -> list[Finding]:

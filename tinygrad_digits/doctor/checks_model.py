@@ -9,19 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from .findings import INFO, WARNING, Finding
-from .probe import LayerUse, Trace, UnitStats
-
-# Initial cross-entropy counts as far from ln(C) above ln(C) + max(1, 0.5 ln C).
-INITIAL_LOSS_SLACK = 0.5
-# A sigmoid/tanh unit is saturated when pinned at its limits on this share of the batch...
-SATURATED_ON = 0.9
-# ...and a layer is reported when this share of its units is saturated (or dead, for ReLU).
-SATURATED_UNITS = 0.25
-DEAD_UNITS_WARN, DEAD_UNITS_INFO = 0.5, 0.25
-# A unit whose output varies less than this across the batch carries no information.
-CONSTANT_STD = 1e-3
-CONSTANT_UNITS = 0.5
+from ..diagnostics.findings import INFO, WARNING, Finding
+from ..diagnostics.probe import LayerUse, Trace, UnitStats
+from ..diagnostics.thresholds import (
+    CONSTANT_STD,
+    CONSTANT_UNITS,
+    DEAD_UNITS_INFO,
+    DEAD_UNITS_WARN,
+    INITIAL_LOSS_SLACK,
+    SATURATED_ON,
+    SATURATED_UNITS,
+)
 
 
 def loss_kind(loss_fn: Callable[..., Any] | None, trace: Trace) -> str | None:

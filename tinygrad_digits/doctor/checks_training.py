@@ -9,27 +9,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .findings import ERROR, WARNING, Finding
-
-# Update-to-weight ratio |Δw|/|w| per step: about 1e-3 (SGD) to 1e-2 (Adam, early) is healthy.
-RATIO_HIGH = 0.2  # median over the steps, any layer
-RATIO_JUMP = 1.0  # any single step: the weights changed by more than their own size
-RATIO_LOW = 1e-5  # median, the fastest-learning layer
-RATIO_SLOW = 1e-4  # ...this slow counts too when the loss is not moving either
-# The learning rate the advice aims at, as an update-to-weight ratio.
-RATIO_TARGET_HIGH, RATIO_TARGET_LOW = 3e-3, 1e-3
-# Gradient-to-weight norm ratio of a layer, relative to the output layer's.
-VANISHING_PROFILE = 1e-3
-EXPLODING_PROFILE = 1e3
-EXPLODING_REL = 1e2  # |grad| / |weight| of a layer, absolute
-FLAT_REL = 1e-8  # every layer below this: the loss is flat
-SHRINK = 0.5  # a weight norm below half its starting value
-NOT_MOVING = 0.01  # relative change of the loss on the fixed batch
-DIVERGING = 1.2
-STUCK = 0.97  # loss at least this share of the constant-output baseline
-# Predictions: spread across inputs (C * mean std of class probabilities) below this is constant.
-CONSTANT_PREDICTIONS = 0.05
-ONE_CLASS_SHARE = 0.9
+from ..diagnostics.findings import ERROR, WARNING, Finding
+from ..diagnostics.thresholds import (
+    CONSTANT_PREDICTIONS,
+    DIVERGING,
+    EXPLODING_RATIO,
+    EXPLODING_REL,
+    FLAT_REL,
+    NOT_MOVING,
+    ONE_CLASS_SHARE,
+    RATIO_HIGH,
+    RATIO_JUMP,
+    RATIO_LOW,
+    RATIO_SLOW,
+    RATIO_TARGET_HIGH,
+    RATIO_TARGET_LOW,
+    SHRINK,
+    STUCK,
+    VANISHING_RATIO,
+)
 
 
 @dataclass
@@ -266,7 +264,7 @@ def check_gradients(h: TrainingHistory, when: str = "") -> list[Finding]:
                     0.0,
                 )
             )
-        elif profile[k] < VANISHING_PROFILE:
+        elif profile[k] < VANISHING_RATIO:
             out.append(
                 Finding(
                     "vanishing_gradients",
@@ -281,7 +279,7 @@ def check_gradients(h: TrainingHistory, when: str = "") -> list[Finding]:
                 )
             )
         k = int(np.argmax(profile))
-        if profile[k] > EXPLODING_PROFILE:
+        if profile[k] > EXPLODING_RATIO:
             out.append(
                 _exploding(
                     layers[k].name,

@@ -7,7 +7,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
-from .findings import ERROR, INFO, WARNING, Finding, at_least, sort_findings
+from ..diagnostics.findings import ERROR, INFO, WARNING, Finding, at_least, sort_findings
 
 
 @dataclass

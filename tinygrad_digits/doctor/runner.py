@@ -14,10 +14,35 @@ import numpy as np
 
 from ..autograd.engine import no_grad
 from ..autograd.tensor import Tensor
-from ..backend.device import Device
+from ..diagnostics.findings import (
+    ERROR,
+    INFO,
+    WARNING,
+    Finding,
+    at_least,
+    format_findings,
+    merge,
+    sort_findings,
+)
+from ..diagnostics.probe import (
+    Trace,
+    UnitStats,
+    as_input,
+    eval_mode,
+    gradient_norms,
+    host,
+    l2_norms,
+    layer_weights,
+    model_device,
+    model_float_dtype,
+    record_loss,
+    run_probe,
+    take_rows,
+    unit_stats,
+)
+from ..diagnostics.thresholds import FIRST_STEPS_HIGH, FIRST_STEPS_LOW, SATURATED_ON
 from .checks_data import check_inputs, check_labels, class_labels
 from .checks_model import (
-    SATURATED_ON,
     check_activations,
     check_architecture,
     check_initial_loss,
@@ -35,30 +60,13 @@ from .checks_training import (
     check_weight_norms,
     prediction_probs,
 )
-from .findings import ERROR, INFO, WARNING, Finding, at_least, format_findings, merge, sort_findings
-from .probe import (
-    Trace,
-    UnitStats,
-    as_input,
-    eval_mode,
-    host,
-    model_device,
-    model_float_dtype,
-    record_loss,
-    run_probe,
-    take_rows,
-    unit_stats,
-)
 from .report import LayerRow, Report
 
 LossFn = Callable[[Any, Any], Any]
 QUICK_ROWS = 1024  # quick_checks looks at no more of the batch than this
 PROBE_ROWS = 512  # diagnose measures before/after on this fixed subset
 STATS_ROWS = 4096  # input statistics from at most this many samples
-# quick_checks takes a few steps on a copy of the model; thresholds are wider than for
-# diagnose's median over random batches, since Adam's first steps move every weight by ~lr.
-QUICK_STEPS = 5
-FIRST_STEPS_HIGH, FIRST_STEPS_LOW = 0.5, 1e-6
+QUICK_STEPS = 5  # quick_checks takes this many steps on a copy of the model
 _CAUSES = ("data", "model", "optimisation", "gradients", "activations")
 
 
@@ -353,7 +361,7 @@ def _inspect(
             ins.findings += check_initial_loss(ins.loss, ins.kind, c, spread, unnormalised)
         ins.stats = [unit_stats(a, device) for a in trace.hidden_activations()]
         ins.findings += check_activations(ins.stats, when, unnormalised, decay)
-        ins.weights = _weights(model, trace)
+        ins.weights = layer_weights(model, trace)
         if baseline and loss_fn is not None and isinstance(out, Tensor) and out.ndim >= 1:
             with no_grad():
                 const = out.detach().mean(dim=0, keepdim=True).expand(out.shape)
@@ -406,34 +414,6 @@ def _kept_grads(params: list[Tensor]) -> Iterator[None]:
             p.grad = g
 
 
-def _weights(model: Any, trace: Trace) -> list[tuple[str, Tensor]]:
-    """(layer name, weight) for every trainable parameter with 2+ dims, in forward order."""
-    named = getattr(model, "named_parameters", None)
-    if named is None:
-        return []
-    order = {layer.name: i for i, layer in reversed(list(enumerate(trace.layers)))}
-    root = type(model).__name__
-    found = []
-    for i, (name, p) in enumerate(named()):
-        if p.ndim < 2 or not p.requires_grad:
-            continue
-        layer = name.rpartition(".")[0] or root
-        if layer.split(".")[0].isdigit():
-            layer = f"{root}[{layer}]"
-        found.append((order.get(layer, len(order) + i), layer, p))
-    found.sort(key=lambda t: t[0])
-    return [(layer, p) for _, layer, p in found]
-
-
-def _sq_norms(device: Device, arrays: list[Any]) -> np.ndarray:
-    """Euclidean norms of several arrays with one transfer to the host."""
-    if not arrays:
-        return np.zeros(0)
-    xp = device.xp
-    sums = xp.stack([xp.sum(a * a) for a in arrays])
-    return np.sqrt(device.to_numpy(sums).astype(np.float64))
-
-
 def _gradients_at_start(
     model: Any,
     x: Tensor,
@@ -449,19 +429,16 @@ def _gradients_at_start(
     weights = ins.weights
     if not weights:
         return []
-    device = weights[0][1].device
     params = list(model.parameters())
     out: list[Finding] = []
     with _kept_grads(params):
         loss.backward()
-        grads = [p.grad.data if p.grad is not None else p.data * 0 for _, p in weights]
-        norms = _sq_norms(device, grads + [p.data for _, p in weights])
-        k = len(weights)
+        grad_norms, weight_norms = gradient_norms(weights)
         layers = [
-            LayerHistory(name, tuple(p.shape), [norms[i]], [norms[k + i]])
-            for i, (name, p) in enumerate(weights)
+            LayerHistory(name, tuple(p.shape), [g], [w])
+            for (name, p), g, w in zip(weights, grad_norms, weight_norms)
         ]
-        bad = [layers[i].name for i in range(k) if not math.isfinite(norms[i])]
+        bad = [layer.name for layer, g in zip(layers, grad_norms) if not math.isfinite(g)]
         if bad:
             h = TrainingHistory(layers, nonfinite_grad_layer=bad[0])
             return check_nonfinite(h)
@@ -517,13 +494,13 @@ def _first_steps(
                     loss.backward()
             before = [q.data * 1 for _, q in copies]  # copies (CuPy lacks asarray(copy=))
             opt.step()
-            moved = _sq_norms(device, [q.data - b for (_, q), b in zip(copies, before)])
-            sizes = _sq_norms(device, before)
+            moved = l2_norms(device, [q.data - b for (_, q), b in zip(copies, before)])
+            sizes = l2_norms(device, before)
             h.losses.append(0.0)
             for layer, u, w in zip(h.layers, moved, sizes):
                 layer.update.append(float(u))
                 layer.weight.append(float(w))
-        for layer, w in zip(h.layers, _sq_norms(device, [q.data for _, q in copies])):
+        for layer, w in zip(h.layers, l2_norms(device, [q.data for _, q in copies])):
             layer.weight_end = float(w)
     except Exception:
         return []
@@ -590,12 +567,12 @@ def _train(
             loss.backward()
         grads = [p.grad.data if p.grad is not None else p.data * 0 for _, p in weights]
         before = [p.data * 1 for _, p in weights]  # copies, on the device
-        gw = _sq_norms(device, grads + before)
+        gw = l2_norms(device, grads + before)
         if not np.all(np.isfinite(gw[:k])):
             hist.nonfinite_grad_layer = weights[int(np.argmin(np.isfinite(gw[:k])))][0]
             break
         optimizer.step()
-        moved = _sq_norms(device, [p.data - b for (_, p), b in zip(weights, before)])
+        moved = l2_norms(device, [p.data - b for (_, p), b in zip(weights, before)])
         hist.losses.append(value)
         for i, layer in enumerate(hist.layers):
             layer.grad.append(float(gw[i]))
@@ -603,7 +580,7 @@ def _train(
             layer.update.append(float(moved[i]))
     optimizer.zero_grad()
     if hist.layers and hist.steps:  # the weight norm after the last step, for shrinkage
-        final = _sq_norms(device, [p.data for _, p in weights])
+        final = l2_norms(device, [p.data for _, p in weights])
         for layer, w in zip(hist.layers, final):
             layer.weight_end = float(w)
     return hist

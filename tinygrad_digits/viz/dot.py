@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..diagnostics.thresholds import EXPLODING_NORM, VANISHING_NORM
 from . import health as H
 from .graph import CONST, INPUT, OP, PARAM, Graph, Node, Summary
 
@@ -47,8 +48,8 @@ def to_dot(
     depth: int | None = None,
     legend: bool = True,
     edge_labels: bool | None = None,
-    vanishing: float = H.VANISHING_BELOW,
-    exploding: float = H.EXPLODING_ABOVE,
+    vanishing: float = VANISHING_NORM,
+    exploding: float = EXPLODING_NORM,
     rankdir: str = "TB",
     title: str | None = None,
     max_saved: int = 5,

@@ -7,16 +7,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..diagnostics.findings import ERROR, WARNING, Finding, rank
+from ..diagnostics.thresholds import DEAD_FRACTION, EXPLODING_NORM, VANISHING_NORM
 from .graph import OP, Graph, Node, Summary
 
 OK, ZERO, VANISHING, EXPLODING, NONFINITE = "ok", "zero", "vanishing", "exploding", "nonfinite"
 DEAD_RELU = "dead_relu"
 NONFINITE_VALUE = "nonfinite_value"  # a NaN/inf first appears in an op's forward output
 NONFINITE_GRAD_BORN = "nonfinite_grad_born"  # an op's backward turns a finite gradient into NaN/inf
-DEAD_FRACTION = 0.99
-# Default thresholds on a gradient's L2 norm; both can be passed to every function here.
-VANISHING_BELOW = 1e-6
-EXPLODING_ABOVE = 1e3
 
 # Edge / border colour of each status, and the fill a node gets when its status is bad.
 COLOR = {
@@ -43,7 +41,7 @@ _GREENS = ["#8ce99a", "#69db7c", "#51cf66", "#40c057", "#37b24d", "#2f9e44", "#2
 
 
 def classify(
-    s: Summary | None, vanishing: float = VANISHING_BELOW, exploding: float = EXPLODING_ABOVE
+    s: Summary | None, vanishing: float = VANISHING_NORM, exploding: float = EXPLODING_NORM
 ) -> str | None:
     """The status of one gradient summary (None when no gradient was recorded)."""
     if s is None:
@@ -68,16 +66,35 @@ def ok_color(norm: float, lo: float, hi: float) -> str:
     return _GREENS[min(len(_GREENS) - 1, max(0, int(t * len(_GREENS))))]
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One problem: `kind` is nonfinite / exploding / vanishing / zero / dead_relu."""
+# Each finding's severity and fix; the message says what was measured.
+_SEVERITY = {
+    NONFINITE_VALUE: ERROR,
+    NONFINITE_GRAD_BORN: ERROR,
+    NONFINITE: ERROR,
+    EXPLODING: WARNING,
+    ZERO: WARNING,
+    DEAD_RELU: WARNING,
+    VANISHING: WARNING,
+}
+_ADVICE = {
+    NONFINITE_VALUE: "keep log/sqrt/division inputs away from 0 (clamp(min=1e-7)), or use "
+    "cross_entropy on logits instead of log(softmax(...))",
+    NONFINITE_GRAD_BORN: "keep the input of sqrt/log/division away from 0 (clamp(min=1e-7)); "
+    "tinygrad_digits.detect_anomaly() names the line",
+    NONFINITE: "find where it is born (the nonfinite_value / nonfinite_grad_born findings), or "
+    "run the step under tinygrad_digits.detect_anomaly()",
+    EXPLODING: "lower the learning rate, clip gradients (nn.utils.clip_grad_norm_), normalise "
+    "the inputs, start from smaller weights",
+    ZERO: "look between here and the loss for a dead ReLU, a detach() or a loss that ignores "
+    "this output",
+    DEAD_RELU: "lower the learning rate, use Kaiming init (nn.init.kaiming_uniform_) or LeakyReLU",
+    VANISHING: "use ReLU with Kaiming init instead of sigmoid/tanh, fewer layers, or "
+    "normalised inputs",
+}
 
-    kind: str
-    node: str  # node id in the graph ("n12")
-    label: str  # what it is: "fc1.weight", "Relu (fc3)"
-    scope: str | None
-    norm: float | None
-    message: str
+
+def _finding(code: str, node: Node, value: float | None, message: str) -> Finding:
+    return Finding(code, _SEVERITY[code], describe(node), message, _ADVICE[code], value, node.id)
 
 
 @dataclass
@@ -86,15 +103,15 @@ class HealthReport:
 
     findings: list[Finding]
     rows: list[dict[str, Any]] = field(default_factory=list)
-    vanishing: float = VANISHING_BELOW
-    exploding: float = EXPLODING_ABOVE
+    vanishing: float = VANISHING_NORM
+    exploding: float = EXPLODING_NORM
 
     @property
     def ok(self) -> bool:
         return not self.findings
 
-    def by_kind(self, kind: str) -> list[Finding]:
-        return [f for f in self.findings if f.kind == kind]
+    def by_code(self, code: str) -> list[Finding]:
+        return [f for f in self.findings if f.code == code]
 
     def __iter__(self):
         return iter(self.findings)
@@ -116,7 +133,7 @@ class HealthReport:
         if self.ok:
             lines.append("gradients look healthy")
         for f in self.findings:
-            lines.append(f"[{f.kind}] {f.message}")
+            lines.append(f"[{f.code}] {f.message}")
         return "\n".join(lines)
 
 
@@ -131,28 +148,28 @@ def describe(node: Node) -> str:
     return f"{node.label} {node.id} in {node.scope}" if node.scope else f"{node.label} {node.id}"
 
 
+def _inputs_finite(graph: Graph, node: Node, what: str) -> bool:
+    """Whether the `what` ("value" or "grad") of every input of `node` is finite (or absent)."""
+    summaries = (getattr(graph.by_id[i], what) for i in node.inputs)
+    return all(s is None or s.finite for s in summaries)
+
+
 def nan_born_here(graph: Graph, node: Node) -> bool:
     """Whether a NaN/inf first appears in this op's forward output (its inputs are finite):
     where to look for log(0), 0/0 or an overflow."""
-    if node.kind != OP or node.value is None or node.value.finite:
-        return False
-    for i in node.inputs:
-        v = graph.by_id[i].value
-        if v is not None and not v.finite:
-            return False
-    return True
+    v = node.value
+    return (
+        node.kind == OP and v is not None and not v.finite and _inputs_finite(graph, node, "value")
+    )
 
 
 def grad_nan_born_here(graph: Graph, node: Node) -> bool:
     """Whether this op's backward made a NaN/inf: its own gradient is finite, but one it sent
     back is not (sqrt'(0), log'(0), 0/0 in a backward rule)."""
-    if node.kind != OP or node.grad is None or not node.grad.finite:
-        return False
-    for i in node.inputs:
-        g = graph.by_id[i].grad
-        if g is not None and not g.finite:
-            return True
-    return False
+    g = node.grad
+    return (
+        node.kind == OP and g is not None and g.finite and not _inputs_finite(graph, node, "grad")
+    )
 
 
 def is_dead_relu(node: Node, dead_fraction: float = DEAD_FRACTION) -> bool:
@@ -165,8 +182,8 @@ def is_dead_relu(node: Node, dead_fraction: float = DEAD_FRACTION) -> bool:
 
 def health_report(
     *args: Any,
-    vanishing: float = VANISHING_BELOW,
-    exploding: float = EXPLODING_ABOVE,
+    vanishing: float = VANISHING_NORM,
+    exploding: float = EXPLODING_NORM,
     dead_fraction: float = DEAD_FRACTION,
     **kw: Any,
 ) -> HealthReport:
@@ -183,11 +200,9 @@ def health_report(
         if nan_born_here(graph, node):
             v = node.value
             findings.append(
-                Finding(
+                _finding(
                     NONFINITE_VALUE,
-                    node.id,
-                    describe(node),
-                    node.scope,
+                    node,
                     None,
                     f"{describe(node)}: its output has {v.nan} NaN and {v.inf} inf values while "
                     "its inputs are finite: the NaN is born here (log(0)? 0/0? overflow?)",
@@ -195,11 +210,9 @@ def health_report(
             )
         if grad_nan_born_here(graph, node):
             findings.append(
-                Finding(
+                _finding(
                     NONFINITE_GRAD_BORN,
-                    node.id,
-                    describe(node),
-                    node.scope,
+                    node,
                     node.grad.norm,
                     f"{describe(node)}: its gradient is finite but what its backward sends to "
                     "its inputs holds NaN/inf: the backward rule meets a singular point here "
@@ -208,11 +221,9 @@ def health_report(
             )
         if is_dead_relu(node, dead_fraction):
             findings.append(
-                Finding(
+                _finding(
                     DEAD_RELU,
-                    node.id,
-                    describe(node),
-                    node.scope,
+                    node,
                     node.grad.norm if node.grad else None,
                     f"{describe(node)}: {node.value.zero_frac:.0%} of outputs are 0, so no "
                     "gradient flows back through it (check the bias / init / learning rate)",
@@ -249,12 +260,6 @@ def health_report(
             msg = f"{what}: gradient norm {s.norm:.3g} is below {vanishing:g}"
         else:
             msg = f"{what}: gradient norm {s.norm:.3g} is above {exploding:g}"
-        findings.append(Finding(status, node.id, what, node.scope, s.norm, msg))
-    order = {
-        **{k: -v for k, v in SEVERITY.items()},
-        DEAD_RELU: -2,
-        NONFINITE_VALUE: -6,
-        NONFINITE_GRAD_BORN: -5,
-    }
-    findings.sort(key=lambda f: (order[f.kind], int(f.node[1:])))
+        findings.append(_finding(status, node, s.norm, msg))
+    findings.sort(key=lambda f: (rank(f), int(f.node[1:])))
     return HealthReport(findings, rows, vanishing, exploding)

@@ -1,4 +1,5 @@
-"""Finding: one measured diagnosis (what is wrong, where, the number behind it, and the fix).
+"""Finding: one measured diagnosis (what is wrong, where, the number behind it, and the fix),
+the one type both viz's gradient health and the doctor report.
 
 Findings are plain data, so a notebook can filter, tabulate or serialise them; `code` is a
 stable identifier (the list is `CODES`), `message` and `advice` are one line each for people.
@@ -40,17 +41,27 @@ CODES: dict[str, str] = {
     "loss_stuck": "loss",
     "predictions_uniform": "predictions",
     "predictions_one_class": "predictions",
+    # viz's gradient health, on one drawn graph: where a NaN is born, then each bad gradient.
+    "nonfinite_value": "graph",
+    "nonfinite_grad_born": "graph",
+    "nonfinite": "graph",
+    "exploding": "graph",
+    "zero": "graph",
+    "dead_relu": "graph",
+    "vanishing": "graph",
 }
 _CODE_RANK = {code: i for i, code in enumerate(CODES)}
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem the doctor measured.
+    """One problem the doctor or viz's gradient health measured.
 
     code: stable identifier (see CODES); severity: "error" (training cannot work), "warning"
-    (a likely reason it does not learn) or "info"; layer: the module it concerns (dotted name)
-    or None; message: what was measured; advice: the fix; value: the number behind it.
+    (a likely reason it does not learn) or "info"; layer: what it concerns (a module's dotted
+    name, or for viz a tensor such as "fc1.weight" or "Relu n7 in act") or None; message: what
+    was measured; advice: the fix; value: the number behind it (viz: the gradient norm);
+    node: the graph node it was seen on ("n12"), for viz findings.
     """
 
     code: str
@@ -59,6 +70,7 @@ class Finding:
     message: str
     advice: str
     value: float | None = None
+    node: str | None = None
 
     @property
     def category(self) -> str:
@@ -75,12 +87,14 @@ class Finding:
         return self.format()
 
 
+def rank(f: Finding) -> tuple[int, int]:
+    """Sort key: most severe first; within a severity, the order of CODES (causes first)."""
+    return _SEVERITY_RANK.get(f.severity, 3), _CODE_RANK.get(f.code, 99)
+
+
 def sort_findings(findings: list[Finding]) -> list[Finding]:
     """Most severe first; within a severity, causes before symptoms (the order of CODES)."""
-    return sorted(
-        findings,
-        key=lambda f: (_SEVERITY_RANK.get(f.severity, 3), _CODE_RANK.get(f.code, 99)),
-    )
+    return sorted(findings, key=rank)
 
 
 def merge(*groups: list[Finding]) -> list[Finding]:
@@ -126,5 +140,6 @@ __all__ = [
     "at_least",
     "format_findings",
     "merge",
+    "rank",
     "sort_findings",
 ]

@@ -1,10 +1,12 @@
-"""Probe: run a model forward once and record what the checks need.
+"""Probe: the one way the diagnostics look inside a model. Run a batch through it and record
+its layers and per-layer activations (run_probe, record_loss), then its per-layer weights and
+gradient norms (layer_weights, l2_norms).
 
-A hook in `autograd.forward_hooks` sees every op as it is made. Layers (Linear and Conv2d ops)
-are named by the innermost running Module (`autograd.module_stack`); each Sigmoid, Tanh or Relu
-is attributed to the layer that ran just before it, so one shared activation module (as in
-nn.MLP) or a functional `F.relu` still gives one record per layer. Statistics are reduced on the
-model's device and moved to the host explicitly (`device.to_numpy`), never implicitly.
+A forward hook sees every op as it is made. Layers (Linear and Conv2d ops) are named by the
+innermost running Module; each Sigmoid, Tanh or Relu is attributed to the layer that ran just
+before it, so one shared activation module (as in nn.MLP) or a functional `F.relu` still gives
+one record per layer. Only `_recording` touches autograd's hook state. Statistics are reduced
+on the model's device and moved to the host explicitly (`device.to_numpy`), never implicitly.
 """
 
 from __future__ import annotations
@@ -16,16 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import engine as autograd
-from ..autograd.engine import set_grad_enabled
+from ..autograd import engine
+from ..autograd.engine import Function, set_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend.device import Device
 from ..backend.registry import device_of_array, get_default_device
+from .thresholds import SATURATION_HIGH, SATURATION_LOW
 
 ACTIVATION_OPS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Relu": "relu"}
 LAYER_OPS = ("Linear", "Conv2d")
-# A sigmoid unit is saturated where its slope s(1-s) is below 0.01 (|x| > 4.6); tanh likewise.
-SAT_LOW, SAT_HIGH = 0.01, 0.99
 
 
 @dataclass
@@ -75,21 +76,22 @@ class Trace:
 
 
 class _Recorder:
+    """Builds a Trace from the ops it is shown (by `_recording`)."""
+
     def __init__(self, names: dict[int, str], root: str) -> None:
         self.names = names
         self.root = root
         self.trace = Trace()
         self.in_loss = False
 
-    def __call__(self, fn: autograd.Function, out: Tensor) -> None:
-        if autograd.in_backward():
-            return
+    def record(self, fn: Function, out: Tensor, module: Any) -> None:
+        """One op made in forward; `module` is the innermost Module running it (or None)."""
         name = fn.name
         trace = self.trace
         ops = trace.loss_ops if self.in_loss else trace.model_ops
         ops.append(name)
         if name in LAYER_OPS and not self.in_loss:
-            trace.layers.append(self._layer(fn, name))
+            trace.layers.append(self._layer(fn, name, module))
             trace.last_layer_op = len(ops) - 1
         elif name in ACTIVATION_OPS:
             after = trace.layers[-1].name if trace.layers else None
@@ -97,9 +99,8 @@ class _Recorder:
                 ActivationUse(ACTIVATION_OPS[name], after, out.data, self.in_loss, len(ops) - 1)
             )
 
-    def _layer(self, fn: autograd.Function, op: str) -> LayerUse:
-        stack = autograd.module_stack
-        label = self.names.get(id(stack[-1])) if stack else None
+    def _layer(self, fn: Function, op: str, module: Any) -> LayerUse:
+        label = self.names.get(id(module)) if module is not None else None
         if label == "":
             label = self.root
         elif label is not None and label.split(".")[0].isdigit():
@@ -111,12 +112,29 @@ class _Recorder:
         return LayerUse(label, op, int(fan_in), int(w[0]))
 
 
+@contextlib.contextmanager
+def _recording(rec: _Recorder) -> Iterator[None]:
+    """Show `rec` every op made in forward while the block runs. The one function that uses
+    autograd's hook state (forward hooks, the running-module stack)."""
+
+    def on_forward(fn: Function, out: Tensor) -> None:
+        if not engine.in_backward():
+            stack = engine.module_stack
+            rec.record(fn, out, stack[-1] if stack else None)
+
+    engine.forward_hooks.append(on_forward)
+    try:
+        yield
+    finally:
+        engine.forward_hooks.remove(on_forward)
+
+
 def run_probe(model: Any, x: Tensor, grad: bool = False) -> Trace:
     """Run model(x) once, recording its layers, activations and ops."""
     named = getattr(model, "named_modules", None)
     names = {id(m): n for n, m in named()} if named is not None else {}
     rec = _Recorder(names, type(model).__name__)
-    with _hooked(rec), set_grad_enabled(grad):
+    with _recording(rec), set_grad_enabled(grad):
         rec.trace.output = model(x)
     _mark_outputs(rec.trace)
     return rec.trace
@@ -126,19 +144,10 @@ def record_loss(trace: Trace, loss_fn: Callable[[Any, Any], Any], y: Any, grad: 
     """loss_fn(trace.output, y), with the ops it runs recorded into the same trace."""
     rec = _Recorder({}, "")
     rec.trace, rec.in_loss = trace, True
-    with _hooked(rec), set_grad_enabled(grad):
+    with _recording(rec), set_grad_enabled(grad):
         trace.loss = loss_fn(trace.output, y)
     _mark_outputs(trace)
     return trace.loss
-
-
-@contextlib.contextmanager
-def _hooked(rec: _Recorder) -> Iterator[None]:
-    autograd.forward_hooks.append(rec)
-    try:
-        yield
-    finally:
-        autograd.forward_hooks.remove(rec)
 
 
 def _mark_outputs(trace: Trace) -> None:
@@ -171,14 +180,54 @@ def unit_stats(act: ActivationUse, device: Device) -> UnitStats:
     elif a.ndim != 2:
         a = xp.reshape(a, (a.shape[0] if a.ndim else 1, -1))
     if act.kind == "sigmoid":
-        stuck = (a < SAT_LOW) | (a > SAT_HIGH)
+        stuck = (a < SATURATION_LOW) | (a > SATURATION_HIGH)
     elif act.kind == "tanh":
-        stuck = xp.abs(a) > 2 * SAT_HIGH - 1
+        stuck = xp.abs(a) > 2 * SATURATION_HIGH - 1
     else:
         stuck = a <= 0
     rows = [xp.mean(xp.astype(stuck, a.dtype), axis=0), xp.std(a, axis=0), xp.mean(a, axis=0)]
     host = device.to_numpy(xp.stack(rows)).astype(np.float64)
     return UnitStats(act.kind, act.after, host[0], host[1], host[2])
+
+
+# --- per-layer weights and gradients --------------------------------------------------------
+def layer_weights(model: Any, trace: Trace) -> list[tuple[str, Tensor]]:
+    """(layer name, weight) for every trainable parameter with 2+ dims, in forward order, named
+    as the trace names layers."""
+    named = getattr(model, "named_parameters", None)
+    if named is None:
+        return []
+    order = {layer.name: i for i, layer in reversed(list(enumerate(trace.layers)))}
+    root = type(model).__name__
+    found = []
+    for i, (name, p) in enumerate(named()):
+        if p.ndim < 2 or not p.requires_grad:
+            continue
+        layer = name.rpartition(".")[0] or root
+        if layer.split(".")[0].isdigit():
+            layer = f"{root}[{layer}]"
+        found.append((order.get(layer, len(order) + i), layer, p))
+    found.sort(key=lambda t: t[0])
+    return [(layer, p) for _, layer, p in found]
+
+
+def l2_norms(device: Device, arrays: list[Any]) -> np.ndarray:
+    """Euclidean norms of several arrays on `device`, with one transfer to the host."""
+    if not arrays:
+        return np.zeros(0)
+    xp = device.xp
+    sums = xp.stack([xp.sum(a * a) for a in arrays])
+    return np.sqrt(device.to_numpy(sums).astype(np.float64))
+
+
+def gradient_norms(weights: list[tuple[str, Tensor]]) -> tuple[np.ndarray, np.ndarray]:
+    """(gradient norms, weight norms) of each layer weight after a backward, one transfer;
+    a weight with no gradient counts as gradient 0."""
+    if not weights:
+        return np.zeros(0), np.zeros(0)
+    grads = [p.grad.data if p.grad is not None else p.data * 0 for _, p in weights]
+    norms = l2_norms(weights[0][1].device, grads + [p.data for _, p in weights])
+    return norms[: len(weights)], norms[len(weights) :]
 
 
 # --- moving user data -------------------------------------------------------------------------
@@ -253,7 +302,10 @@ __all__ = [
     "UnitStats",
     "as_input",
     "eval_mode",
+    "gradient_norms",
     "host",
+    "l2_norms",
+    "layer_weights",
     "model_device",
     "model_float_dtype",
     "record_loss",
