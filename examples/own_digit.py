@@ -72,7 +72,7 @@ def train_model() -> tuple[nn.Module, dict[str, float]]:
 
 def load_model(path: str) -> tuple[nn.Module, dict[str, float]]:
     """A model saved by `tinygrad-digits train --out DIR` (8×8 digits MLPs)."""
-    from tinygrad_digits.cli import load_model as load
+    from tinygrad_digits.training.loading import load_model as load
 
     model, config = load(path)
     if config["side"] != 8:

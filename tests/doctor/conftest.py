@@ -24,7 +24,7 @@ def digits(digits_raw: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.nd
 @pytest.fixture(scope="session")
 def digits_784(digits_raw: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The digits enlarged to 28×28 (784 inputs, like MNIST), scaled to [0, 1]."""
-    from tinygrad_digits.cli.doctor import upsample_digits
+    from tinygrad_digits.data.arrays import upsample_digits
 
     x, y = digits_raw
     return upsample_digits(x) / np.float32(16), y

@@ -10,6 +10,13 @@ import pytest
 
 import tinygrad_digits as tg
 from tinygrad_digits import doctor, nn, optim
+from tinygrad_digits.diagnostics.findings import (
+    CODES,
+    Finding,
+    format_findings,
+    merge,
+    sort_findings,
+)
 from tinygrad_digits.doctor.checks_data import check_inputs, check_labels, class_labels
 from tinygrad_digits.doctor.checks_model import check_initial_loss
 from tinygrad_digits.doctor.checks_training import (
@@ -22,7 +29,6 @@ from tinygrad_digits.doctor.checks_training import (
     check_weight_norms,
     prediction_probs,
 )
-from tinygrad_digits.diagnostics.findings import CODES, Finding, format_findings, merge, sort_findings
 from tinygrad_digits.nn import functional as F
 
 

@@ -95,7 +95,7 @@ def test_784_5_5_10_sigmoid_lr2_heavy_l2_names_lr_decay_and_collapse(digits_784)
 
 
 def test_784_sigmoid_on_0_255_pixels_saturates(digits_raw) -> None:
-    from tinygrad_digits.cli.doctor import upsample_digits
+    from tinygrad_digits.data.arrays import upsample_digits
 
     x, y = digits_raw
     pixels = np.round(upsample_digits(x) * np.float32(255 / 16))

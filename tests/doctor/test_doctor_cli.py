@@ -77,7 +77,7 @@ def test_bad_arguments_exit_with_status_2(argv: list[str], capsys) -> None:
 
 def test_python_dash_m_runs_it() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "tinygrad_digits.doctor", "--steps", "2", "--hidden", "4"],
+        [sys.executable, "-m", "tinygrad_digits", "doctor", "--steps", "2", "--hidden", "4"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -72,8 +72,9 @@ def test_loads_a_saved_mlp(tmp_path):
 
 
 def test_bad_input_is_reported(tmp_path, capsys):
-    assert cli_graph.run(parse("--hidden", "16,x", "-o", str(tmp_path / "g.dot"))) == 2
-    assert "comma-separated" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # argparse rejects it, with the usage status 2
+        parse("--hidden", "16,x")
+    assert exc.value.code == 2 and "separated by commas" in capsys.readouterr().err
     assert cli_graph.run(parse(str(tmp_path / "missing.npz"), "-o", str(tmp_path / "g.dot"))) == 2
     assert "no saved model" in capsys.readouterr().err
     bad = tmp_path / "other.npz"

@@ -10,13 +10,13 @@ optional package) ends with one line on stderr and a non-zero exit code, never a
 ``--debug`` (or TINYGRAD_DIGITS_DEBUG=1) shows the traceback for bug reports.
 
 One module per command (train.py, evaluate.py, predict.py, gradcheck.py: add_parser and run),
-options.py (option types and groups they share), loading.py (load_data, load_model),
-parser.py (build_parser) and entry.py (main: run a command, errors as one line).
+options.py (option types and groups they share), parser.py (build_parser) and entry.py
+(main: run a command, errors as one line). What the library and examples also need (load_data,
+load_model) lives in training/loading.py.
 """
 
 from .entry import main
 from .errors import CLIError
-from .loading import load_data, load_model
 from .parser import PROG, build_parser
 from .predict import model_input
 from .train import DEFAULTS, run_doctor_checks
@@ -26,8 +26,6 @@ __all__ = [
     "PROG",
     "CLIError",
     "build_parser",
-    "load_data",
-    "load_model",
     "main",
     "model_input",
     "run_doctor_checks",

@@ -16,43 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from ..nn.layers import ACTIVATIONS
+from .options import add_device_arg, add_seed_arg, hidden_sizes, positive_float, positive_int
+
 DIGITS_CLASSES = 10
-
-
-def _sizes(text: str) -> list[int]:
-    """'128,64' -> [128, 64]; '' -> [] (no hidden layer)."""
-    text = text.strip()
-    if not text:
-        return []
-    try:
-        sizes = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--hidden takes comma-separated layer widths such as 128,64, got {text!r}"
-        ) from None
-    if any(s <= 0 for s in sizes):
-        raise argparse.ArgumentTypeError(f"--hidden widths must be positive, got {text!r}")
-    return sizes
-
-
-def _positive(kind: type) -> Any:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        return value
-
-    return parse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The doctor's options, on any parser (the subcommand's, or a standalone one)."""
     p.add_argument(
         "--hidden",
-        type=_sizes,
+        type=hidden_sizes,
         default=[128, 64],
         metavar="W1,W2,...",
         help="hidden layer widths (default 128,64; 4,4 makes a 64-4-4-10 network)",
@@ -60,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument(
         "--activation",
         default="relu",
-        choices=["relu", "sigmoid", "tanh", "gelu", "leaky_relu"],
+        choices=ACTIVATIONS,
         help="hidden activation (default relu)",
     )
     p.add_argument(
@@ -77,7 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"], help="default adam")
     p.add_argument(
-        "--lr", type=_positive(float), default=None, help="default 1e-3 (adam) or 0.1 (sgd)"
+        "--lr", type=positive_float, default=None, help="default 1e-3 (adam) or 0.1 (sgd)"
     )
     p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default 0)")
     p.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty (default 0)")
@@ -92,16 +66,12 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         action="store_true",
         help="enlarge the 8x8 digits to 28x28 (784 inputs, like MNIST)",
     )
-    p.add_argument("--steps", type=_positive(int), default=20, help="training steps (default 20)")
-    p.add_argument("--batch-size", type=_positive(int), default=64, help="default 64")
+    p.add_argument("--steps", type=positive_int, default=20, help="training steps (default 20)")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="default 64")
     # No defaults here (SUPPRESS): a --seed or --device given to the main parser before the
     # subcommand is not overwritten; run() falls back to 0 and the default device.
-    p.add_argument(
-        "--seed", type=int, default=argparse.SUPPRESS, help="seed for init and batches (default 0)"
-    )
-    p.add_argument(
-        "--device", default=argparse.SUPPRESS, help="cpu, cuda, cuda:N or strict (default: cpu)"
-    )
+    add_seed_arg(p, argparse.SUPPRESS)
+    add_device_arg(p, argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     return p
 
@@ -124,19 +94,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def upsample_digits(x: np.ndarray) -> np.ndarray:
-    """(N, 64) 8×8 digits -> (N, 784): each pixel becomes a 4×4 block, cropped to 28×28."""
-    images = x.reshape(-1, 8, 8)
-    big = np.kron(images, np.ones((4, 4), dtype=x.dtype))[:, 2:30, 2:30]
-    return np.ascontiguousarray(big.reshape(-1, 28 * 28))
-
-
 def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarray]:
     """(model, loss_fn, optimizer, x, y) for a parsed configuration."""
     import tinygrad_digits as tg
 
     from .. import nn, optim
     from ..data import load_digits_arrays, normalize
+    from ..data.arrays import upsample_digits
     from ..nn import functional as F
 
     tg.manual_seed(getattr(args, "seed", 0))
@@ -193,12 +157,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point: `python -m tinygrad_digits.doctor [options]`."""
-    parser = argparse.ArgumentParser(
-        prog="tinygrad-digits doctor",
-        description="Train a digits MLP for a few steps and explain why it does or doesn't learn.",
-    )
-    return run(add_arguments(parser).parse_args(argv))
+    """`tinygrad-digits doctor [options]` from Python: the CLI's own entry point, so parsing,
+    errors and exit codes are the command's."""
+    from .entry import main as cli_main
+
+    return cli_main(["doctor", *(argv or [])])
 
 
-__all__ = ["add_arguments", "add_parser", "build", "main", "run", "upsample_digits"]
+__all__ = ["add_arguments", "add_parser", "build", "main", "run"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..training.loading import load_data, load_model
 from .errors import CLIError
-from .loading import load_data, load_model
 from .options import add_data_args, add_device_arg, positive_int
 
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from .loading import load_data, load_model
+from ..training.loading import load_data, load_model
 from .options import (
     add_cnn_args,
     add_device_arg,
+    add_seed_arg,
     cnn_extra,
     hidden_sizes,
     positive_float,
@@ -44,7 +45,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--batch-size", type=positive_int, default=32)
     g.add_argument("--directions", type=positive_int, default=3, help="per parameter")
     g.add_argument("--tolerance", type=positive_float, default=1e-5, help="max relative error")
-    g.add_argument("--seed", type=int, default=0)
+    add_seed_arg(g)
     add_device_arg(g, "cpu")
     g.set_defaults(func=run)
     return g

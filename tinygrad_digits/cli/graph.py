@@ -13,7 +13,10 @@ from typing import Any
 
 import numpy as np
 
-DEFAULT_HIDDEN = "128,64"
+from ..nn.layers import ACTIVATIONS
+from .options import add_device_arg, add_seed_arg, hidden_sizes, positive_int
+
+DEFAULT_HIDDEN = [128, 64]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -35,10 +38,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--hidden",
-        default=None,
-        help=f"hidden layer sizes of a new MLP, comma-separated (default {DEFAULT_HIDDEN})",
+        type=hidden_sizes,
+        default=DEFAULT_HIDDEN,
+        metavar="W1,W2,...",
+        help="hidden layer sizes of a new MLP, comma-separated (default 128,64)",
     )
-    p.add_argument("--activation", default="relu", help="activation of a new MLP (default relu)")
+    p.add_argument(
+        "--activation",
+        default="relu",
+        choices=ACTIVATIONS,
+        help="activation of a new MLP (default relu)",
+    )
     p.add_argument(
         "--backward", action="store_true", help="draw the backward view (what each op saved)"
     )
@@ -51,15 +61,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--collapse", action="append", default=[], help="fold this module path or type (repeat)"
     )
-    p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
+    p.add_argument("--batch", type=positive_int, default=32, help="batch size (default 32)")
     p.add_argument(
         "--data",
         choices=("digits", "random"),
         default="digits",
         help="digits: a batch of sklearn's 8x8 digits; random: normal noise (default digits)",
     )
-    p.add_argument("--device", default=None, help="cpu, cuda or strict (default: the default)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_device_arg(p, None)
+    add_seed_arg(p)
     p.add_argument("--no-legend", action="store_true", help="leave out the legend")
     p.add_argument("--title", default=None, help="a title above the picture")
     p.add_argument(
@@ -121,16 +131,7 @@ def _model(args: argparse.Namespace, device: Any) -> Any:
 
     if args.model:
         return load_mlp(args.model, args.activation, device)
-    hidden = args.hidden if args.hidden is not None else DEFAULT_HIDDEN
-    try:
-        sizes = [int(h) for h in hidden.split(",") if h.strip()]
-    except ValueError:
-        raise ValueError(
-            f"--hidden takes comma-separated layer sizes such as 128,64, not {hidden!r}"
-        ) from None
-    if any(s <= 0 for s in sizes):
-        raise ValueError(f"--hidden sizes must be positive, got {hidden!r}")
-    return nn.MLP(64, sizes, 10, activation=args.activation, device=device)
+    return nn.MLP(64, args.hidden, 10, activation=args.activation, device=device)
 
 
 def load_mlp(path: str | Path, activation: str = "relu", device: Any = None) -> Any:
@@ -175,11 +176,11 @@ def _load_trained(path: Path, device: Any) -> Any:
     """An MLP saved by `tinygrad-digits train` (its model file or --out folder)."""
     from .. import nn
     from ..serialization import ModelFileError
-    from . import CLIError, load_model
+    from ..training.loading import load_model
 
     try:
         model, config = load_model(str(path), device=device)
-    except (CLIError, ModelFileError) as exc:
+    except (OSError, ModelFileError) as exc:
         raise ValueError(str(exc)) from None
     if not isinstance(model, nn.MLP):
         raise ValueError(

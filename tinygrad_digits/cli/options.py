@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -10,34 +11,24 @@ import numpy as np
 DATASETS = ("digits", "mnist", "fashion-mnist")
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _checked(convert: Callable[[str], Any], valid: Callable[[Any], bool], expected: str) -> Any:
+    """An argparse type: `convert` the text, then reject what is not `valid`."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
-    return value
+positive_int = _checked(int, lambda v: v >= 1, "a positive integer")
+positive_float = _checked(float, lambda v: v > 0 and np.isfinite(v), "a positive number")
+fraction = _checked(float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
 
 
 def hidden_sizes(text: str) -> list[int]:
@@ -127,9 +118,18 @@ def add_data_args(p: argparse.ArgumentParser, default: str | None) -> None:
 
 
 def add_device_arg(p: argparse.ArgumentParser, default: str | None = "cpu") -> None:
+    """--device. default=None: the model's own device (or the default device); SUPPRESS: no
+    default, so a --device given to an outer parser is kept (the command then uses cpu)."""
+    shown = {None: "the model's own device", argparse.SUPPRESS: "cpu"}.get(default, default)
     p.add_argument(
         "--device",
         default=default,
         metavar="{cpu,cuda,cuda:N,strict}",
-        help=f"where to compute (default {default or 'the device the model was trained on'})",
+        help=f"where to compute (default {shown})",
     )
+
+
+def add_seed_arg(p: argparse.ArgumentParser, default: int | str = 0) -> None:
+    """--seed, for weight init and batch order; default=SUPPRESS as in add_device_arg."""
+    shown = 0 if default == argparse.SUPPRESS else default
+    p.add_argument("--seed", type=int, default=default, help=f"random seed (default {shown})")

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ..training.loading import load_model
 from .errors import CLIError
-from .loading import load_model
 from .options import add_device_arg, positive_int
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..training.loading import load_data
 from .errors import CLIError
-from .loading import load_data
 from .options import (
     add_cnn_args,
     add_data_args,

@@ -17,7 +17,13 @@ from .download import download as download_file
 from .exceptions import DataFormatError, DatasetNotFoundError
 from .idx import read_idx_images, read_idx_labels
 
-__all__ = ["SOURCES", "load_digits_arrays", "load_mnist_arrays", "mnist_search_dirs"]
+__all__ = [
+    "SOURCES",
+    "load_digits_arrays",
+    "load_mnist_arrays",
+    "mnist_search_dirs",
+    "upsample_digits",
+]
 
 # Where each dataset can be downloaded, and the checksums of its .gz files. MD5 because that is what
 # the datasets' publishers and torchvision list; every mirror serves the same bytes.
@@ -63,6 +69,14 @@ def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
         ) from exc
     bunch = load_digits()
     return bunch.data.astype(np.float32), bunch.target.astype(np.int64)
+
+
+def upsample_digits(x: np.ndarray) -> np.ndarray:
+    """(N, 64) 8×8 digits -> (N, 784): each pixel becomes a 4×4 block, cropped to 28×28, so the
+    bundled digits can stand in for MNIST-sized inputs."""
+    images = x.reshape(-1, 8, 8)
+    big = np.kron(images, np.ones((4, 4), dtype=x.dtype))[:, 2:30, 2:30]
+    return np.ascontiguousarray(big.reshape(-1, 28 * 28))
 
 
 def _canonical_kind(kind: str) -> str:

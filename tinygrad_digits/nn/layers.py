@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from .. import dtypes
@@ -200,7 +200,8 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-_ACTIVATIONS: dict[str, Callable[[], Module]] = {
+# The activations by name: the one registry MLP, the model factory, the doctor and the CLI use.
+ACTIVATIONS: dict[str, type[Module]] = {
     "relu": ReLU,
     "sigmoid": Sigmoid,
     "tanh": Tanh,
@@ -211,22 +212,21 @@ _ACTIVATIONS: dict[str, Callable[[], Module]] = {
 }
 
 
-def _activation(activation: Any) -> Module:
+def make_activation(activation: str | type[Module] | Module) -> Module:
+    """An activation module from a name in ACTIVATIONS, a Module class or a Module."""
     if isinstance(activation, Module):
         return activation
     if isinstance(activation, str):
-        factory = _ACTIVATIONS.get(activation.lower())
-        if factory is None:
+        cls = ACTIVATIONS.get(activation.lower())
+        if cls is None:
             raise ValueError(
-                f"MLP: unknown activation {activation!r}; use one of "
-                f"{', '.join(sorted(_ACTIVATIONS))}, a Module class or a Module"
+                f"unknown activation {activation!r}; use one of "
+                f"{', '.join(ACTIVATIONS)}, a Module class or a Module"
             )
-        return factory()
+        return cls()
     if isinstance(activation, type) and issubclass(activation, Module):
         return activation()
-    raise TypeError(
-        f"MLP: activation must be a name, a Module class or a Module, got {activation!r}"
-    )
+    raise TypeError(f"activation must be a name, a Module class or a Module, got {activation!r}")
 
 
 class MLP(Module):
@@ -255,7 +255,7 @@ class MLP(Module):
         self.layers = ModuleList(
             Linear(a, b, bias=bias, device=device, dtype=dtype) for a, b in zip(sizes, sizes[1:])
         )
-        self.act = _activation(activation)
+        self.act = make_activation(activation)
         if dropout:
             self.drop = Dropout(dropout)
         else:

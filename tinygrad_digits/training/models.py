@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import nn
 from ..backend.registry import DeviceLike
+from ..nn.layers import ACTIVATIONS, make_activation
 
 __all__ = [
     "ACTIVATIONS",
@@ -38,8 +39,6 @@ __all__ = [
     "parse_hidden",
     "register_model",
 ]
-
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "leaky_relu", "softplus")
 
 
 class ModelUnavailableError(RuntimeError):
@@ -221,7 +220,7 @@ class CNN(nn.Module):
             )
             if batch_norm:
                 layers.append(nn.BatchNorm2d(width, device=device, dtype=dtype))
-            act = _activation_module(activation)
+            act = make_activation(activation)
             if s < 2:
                 layers.append(act)
             elif activation in MONOTONE:
@@ -248,20 +247,6 @@ class CNN(nn.Module):
         if getattr(x, "ndim", None) == 3:
             return self.forward(x.unsqueeze(0)).squeeze(0)
         return self.classifier(self.flatten(self.drop(self.features(x))))
-
-
-def _activation_module(name: str) -> nn.Module:
-    modules = {
-        "relu": nn.ReLU,
-        "tanh": nn.Tanh,
-        "sigmoid": nn.Sigmoid,
-        "gelu": nn.GELU,
-        "leaky_relu": nn.LeakyReLU,
-        "softplus": nn.Softplus,
-    }
-    if name not in modules:
-        raise ValueError(f"unknown activation {name!r}; choose one of: {', '.join(modules)}")
-    return modules[name]()
 
 
 def cnn_settings(config: dict[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,14 @@
-"""Datasets and saved models as the commands need them: load_data and load_model."""
+"""Datasets by name and saved models by path, as the CLI, the examples and notebooks load them:
+load_data and load_model."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from .errors import CLIError
+from ..serialization import ModelFileError
+from .loop import CHECKPOINT_NAME, load_checkpoint
+from .models import build_model
 
 
 def load_data(
@@ -47,27 +50,24 @@ def load_data(
 
 
 def _model_path(text: str) -> Path:
-    from ..training.loop import CHECKPOINT_NAME
-
     path = Path(text)
     if path.is_dir():
         path = path / CHECKPOINT_NAME
         if not path.is_file():
-            raise CLIError(f"{text}: folder has no {CHECKPOINT_NAME} (is it a train --out folder?)")
+            raise FileNotFoundError(
+                f"{text}: folder has no {CHECKPOINT_NAME} (is it a train --out folder?)"
+            )
     elif not path.exists():
-        raise CLIError(f"{text}: no such model file or folder")
+        raise FileNotFoundError(f"{text}: no such model file or folder")
     return path
 
 
 def load_model(text: str, device: Any = None, dtype: Any = None) -> tuple[Any, dict[str, Any]]:
     """(model in eval mode, config) from a saved model file or train --out folder."""
-    from ..training.loop import load_checkpoint
-    from ..training.models import build_model
-
     path = _model_path(text)
     config, state = load_checkpoint(path, map_location=device)
     if not config.get("model") or not config.get("in_features"):
-        raise CLIError(
+        raise ModelFileError(
             f"{path}: the model file carries no config (model, in_features, ...) and there is "
             "no config.json beside it; save models with train.save_checkpoint"
         )
@@ -75,3 +75,6 @@ def load_model(text: str, device: Any = None, dtype: Any = None) -> tuple[Any, d
     model.load_state_dict(state)
     model.eval()
     return model, config
+
+
+__all__ = ["load_data", "load_model"]
