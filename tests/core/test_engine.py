@@ -421,6 +421,18 @@ def test_to_device_is_differentiable() -> None:
     assert host(x.grad).tolist() == [3.0, 3.0]
 
 
+def test_to_reads_device_names_as_module_to_does() -> None:
+    """Tensor.to and Module.to share one argument parser: any case, spaces, device + dtype."""
+    t = tg.tensor([1.0, 2.0])
+    assert t.to("STRICT").device == "strict"
+    moved = t.to(" Strict ", tg.float64)
+    assert moved.device == "strict" and moved.dtype == tg.float64
+    assert t.to(dtype="float64", device="cpu").dtype == tg.float64
+    assert t.to(moved).device == "strict" and t.to(moved).dtype == tg.float64
+    with pytest.raises(TypeError, match="unknown dtype"):
+        t.to("tpu")
+
+
 # --- devices and seeds ---------------------------------------------------------------------
 def test_manual_seed_is_reproducible(device: str) -> None:
     tg.manual_seed(42)

@@ -175,6 +175,15 @@ def test_to_moves_in_place_keeping_parameter_objects(target: str) -> None:
     assert out.device == target
 
 
+def test_to_reads_device_names_as_tensor_to_does() -> None:
+    net = Net().to("STRICT")
+    assert all(p.device == "strict" for p in net.parameters())
+    net.to(" CPU ", tg.float64)
+    assert all(p.device == "cpu" and p.dtype == tg.float64 for p in net.parameters())
+    net.to(tg.zeros(1, device="strict"))
+    assert all(p.device == "strict" and p.dtype == tg.float32 for p in net.parameters())
+
+
 def test_to_dtype_converts_floating_parameters_and_buffers() -> None:
     net = Net().double()
     assert all(p.dtype == tg.float64 for p in net.parameters())

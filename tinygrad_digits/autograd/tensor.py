@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import dtypes
 from ..backend.device import Device
-from ..backend.registry import DeviceLike, device_of_array, get_device
+from ..backend.registry import DeviceLike, device_of_array, get_device, parse_to_args
 from ..errors import GradientError, ShapeError
 from ..ops import elementwise as E
 from ..ops import indexing as I
@@ -205,7 +205,7 @@ class Tensor:
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """to(device), to(dtype), to(device, dtype) or to(other_tensor); differentiable."""
-        device, dtype = _parse_to(args, kwargs)
+        device, dtype = parse_to_args(args, kwargs)
         out = self
         if device is not None and device is not self.device:
             out = V.ToDevice.apply(out, target=device)
@@ -969,23 +969,6 @@ def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
         return a.to(b.dtype), b
     common = np.promote_types(a.dtype, b.dtype)
     return a.to(common), b.to(common)
-
-
-def _parse_to(args: tuple, kwargs: dict) -> tuple[Device | None, np.dtype | None]:
-    device = kwargs.get("device")
-    dtype = kwargs.get("dtype")
-    for a in args:
-        if isinstance(a, Tensor):
-            device, dtype = a.device, a.dtype
-        elif (
-            isinstance(a, Device)
-            or isinstance(a, str)
-            and a.split(":")[0] in ("cpu", "cuda", "strict")
-        ):
-            device = a
-        else:
-            dtype = a
-    return (get_device(device) if device is not None else None), dtypes.to_dtype(dtype)
 
 
 def _as_gradient(gradient: Any, like: Tensor) -> Tensor:

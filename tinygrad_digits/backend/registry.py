@@ -8,6 +8,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
+from ..dtypes import to_dtype
 from ..errors import DeviceUnavailableError
 from .device import Device
 from .numpy_backend import CPUDevice
@@ -54,6 +57,29 @@ def get_device(spec: DeviceLike = None) -> Device:
     _devices[name] = dev
     _devices[dev.name] = dev
     return dev
+
+
+def is_device_name(spec: Any) -> bool:
+    """Whether `spec` names a device ("cpu", " CUDA:1 ", "strict"), as opposed to a dtype."""
+    return isinstance(spec, str) and _NAME.match(spec.strip().lower()) is not None
+
+
+def parse_to_args(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Device | None, np.dtype | None]:
+    """The (device, dtype) asked of `Tensor.to` and `Module.to`, as in torch: to(device),
+    to(dtype), to(device, dtype), to(other) (anything with a Device `.device` and a `.dtype`:
+    take both), device= and dtype= keywords. None for what is to stay as it is."""
+    device = kwargs.get("device")
+    dtype = kwargs.get("dtype")
+    for a in args:
+        if isinstance(getattr(a, "device", None), Device) and hasattr(a, "dtype"):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, Device) or is_device_name(a):
+            device = a
+        else:
+            dtype = a
+    return (get_device(device) if device is not None else None), to_dtype(dtype)
 
 
 def default_device_obj() -> Device:

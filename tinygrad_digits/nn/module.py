@@ -18,7 +18,7 @@ from ..autograd import engine as autograd
 from ..autograd.engine import no_grad
 from ..autograd.tensor import Tensor
 from ..backend.device import Device
-from ..backend.registry import get_device
+from ..backend.registry import parse_to_args
 from .parameter import Parameter, copy_tensor
 
 _module_stack = autograd.module_stack
@@ -288,7 +288,7 @@ class Module:
         The Parameter objects stay the same, so an optimizer built before the move keeps
         working; returns self so `model = Net().to(dev)` reads naturally.
         """
-        device, dtype = _parse_to(args, kwargs)
+        device, dtype = parse_to_args(args, kwargs)
         if dtype is not None and dtype.kind != "f":
             raise TypeError(
                 f"Module.to only accepts floating-point dtypes, got {dtype}: integer parameters "
@@ -442,21 +442,6 @@ def _clear_grad(p: Tensor, set_to_none: bool) -> None:
     else:
         g = p.grad
         p.grad = Tensor._make(g.device.xp.zeros_like(g.data), g.device, False)
-
-
-def _parse_to(args: tuple, kwargs: dict) -> tuple[Device | None, np.dtype | None]:
-    device = kwargs.get("device")
-    dtype = kwargs.get("dtype")
-    for a in args:
-        if isinstance(a, Tensor):
-            device, dtype = a.device, a.dtype
-        elif isinstance(a, Device) or (
-            isinstance(a, str) and a.split(":")[0].strip().lower() in ("cpu", "cuda", "strict")
-        ):
-            device = a
-        else:
-            dtype = a
-    return (get_device(device) if device is not None else None), dtypes.to_dtype(dtype)
 
 
 def _move(t: Tensor, device: Device | None, dtype: np.dtype | None) -> None:
