@@ -75,6 +75,23 @@ def test_correct_custom_function_passes_both(device: str) -> None:
     assert tg.gradcheck(Cube.apply, [x64(device)], fast_mode=True)
 
 
+def test_directional_errors_measure_what_gradcheck_judges(device: str) -> None:
+    from tinygrad_digits.autograd.gradcheck import directional_errors
+
+    (good,) = directional_errors(Cube.apply, [x64(device)], directions=3)
+    (bad,) = directional_errors(ForgetsUpstream.apply, [x64(device)], directions=3)
+    assert good < 1e-6 and bad > 1e-2
+
+
+def test_directional_errors_step_past_a_kink(device: str) -> None:
+    """A ReLU input 3e-7 from 0 spoils the step 1e-6, not the retry with 1e-8."""
+    from tinygrad_digits.autograd.gradcheck import directional_errors
+
+    x = tg.tensor([3e-7, -3e-7, 1.0], dtype=tg.float64, device=device, requires_grad=True)
+    (error,) = directional_errors(lambda t: t.relu(), [x], directions=4, seed=1)
+    assert error < 1e-6
+
+
 def test_float32_inputs_warn_and_promoted_code_passes(device: str) -> None:
     x32 = tg.tensor([0.7, 1.1, 1.3], device=device, requires_grad=True)
     eps32 = float(np.finfo(np.float32).eps)
