@@ -248,14 +248,7 @@ def check_before_training(
     except Exception as exc:  # the doctor must never stop a training run
         print(f"doctor: checks skipped ({type(exc).__name__}: {exc})", file=out)
         return []
-    shown = at_least(findings, WARNING)
-    if shown:
-        print(format_findings(shown, "doctor (before training)"), file=out)
-        print(
-            "  (`tinygrad-digits doctor` runs a few steps for a full report; --no-doctor "
-            "turns these checks off)",
-            file=out,
-        )
+    _announce(findings, lambda text: print(text, file=out))
     return findings
 
 
@@ -278,6 +271,13 @@ def run_doctor_checks(
     rows = _sample_rows(loader)
     num_classes = (config or {}).get("num_classes")
     findings = quick_checks(model, rows[0], rows[1], loss_fn, num_classes, optimizer)
+    _announce(findings, log)
+    return findings
+
+
+def _announce(findings: list[Finding], log: Callable[[str], Any]) -> None:
+    """Pass the warnings and errors found before training to `log`, once, with a pointer to
+    the full report."""
     shown = at_least(findings, WARNING)
     if shown:
         log(format_findings(shown, "doctor (before training)"))
@@ -285,7 +285,6 @@ def run_doctor_checks(
             "  (`tinygrad-digits doctor` runs a few steps for a full report; --no-doctor "
             "turns these checks off)"
         )
-    return findings
 
 
 def _sample_rows(loader: Any, rows: int = PROBE_ROWS) -> tuple[Any, ...]:
