@@ -60,7 +60,7 @@ def test_default_train_reaches_97_percent(trained):
     assert accuracy >= 0.97, result.stdout
     results = json.loads((out / "results.json").read_text())
     assert results["test_accuracy"] == pytest.approx(accuracy, abs=1e-4)
-    for name in ("model.tgd", "config.json", "history.json"):
+    for name in ("model.safetensors", "config.json", "history.json"):
         assert (out / name).is_file(), name
     if "plots skipped" not in result.stdout:
         assert (out / "curves.png").is_file() and (out / "confusion_matrix_test.png").is_file()
@@ -76,7 +76,7 @@ def test_evaluate_matches_train(trained, tmp_path):
     trained_acc = train_result.stdout.strip().splitlines()[-1].split()[2]
     assert f"test accuracy {trained_acc}" in result.stdout
     assert "rows: true class" in result.stdout
-    result = run("evaluate", str(out / "model.tgd"))
+    result = run("evaluate", str(out / "model.safetensors"))
     assert result.returncode == 0 and f"test accuracy {trained_acc}" in result.stdout
 
 
@@ -249,7 +249,7 @@ def test_help_lists_the_commands():
 # --- bad input: one line on stderr, non-zero exit, no traceback -------------------------------
 def test_missing_model_file(tmp_path):
     assert_clean_failure(run("evaluate", str(tmp_path / "nope.tgd")), "no such")
-    assert_clean_failure(run("predict", str(tmp_path), str(tmp_path / "x.png")), "model.tgd")
+    assert_clean_failure(run("predict", str(tmp_path), str(tmp_path / "x.png")), "model.safetensors")
 
 
 def test_corrupt_model_files(trained, tmp_path):
@@ -258,7 +258,7 @@ def test_corrupt_model_files(trained, tmp_path):
     junk.write_bytes(os.urandom(300))
     assert_clean_failure(run("evaluate", str(junk)), "junk.tgd")
     truncated = tmp_path / "truncated.tgd"
-    truncated.write_bytes((out / "model.tgd").read_bytes()[:500])
+    truncated.write_bytes((out / "model.safetensors").read_bytes()[:500])
     assert_clean_failure(run("evaluate", str(truncated)), "truncated.tgd")
     assert_clean_failure(run("gradcheck", str(truncated)), "truncated.tgd")
 

@@ -64,7 +64,7 @@ def test_train_cnn_on_digits(trained):
     config = json.loads((out / "config.json").read_text())
     assert config["model"] == "cnn" and config["channels"] == [32, 64]
     assert config["batch_norm"] is True and config["hidden"] == [128]
-    assert (out / "model.tgd").is_file() and (out / "results.json").is_file()
+    assert (out / "model.safetensors").is_file() and (out / "results.json").is_file()
 
 
 def test_evaluate_cnn_matches_train(trained):

@@ -35,7 +35,7 @@ def test_fashion_mnist_cnn_quick_run(tmp_path):
     assert "epoch 2/2" in out and "Ankle" in out  # per-epoch lines, confusion matrix by name
     accuracy = float(out.strip().splitlines()[-1].split()[2].rstrip("%"))
     assert accuracy > 40, out  # ten classes: chance is 10%
-    assert (tmp_path / "model.tgd").is_file() and (tmp_path / "history.json").is_file()
+    assert (tmp_path / "model.safetensors").is_file() and (tmp_path / "history.json").is_file()
 
 
 def test_fashion_mnist_cnn_rejects_a_bad_limit():

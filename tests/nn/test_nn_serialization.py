@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import json
 import pickle
-import zipfile
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import pytest
 import tinygrad_digits as tg
 from tinygrad_digits import nn, optim
 from tinygrad_digits.nn import functional as F
-from tinygrad_digits.serialization import ModelFileError, load, save
+from tinygrad_digits.serialization import ModelFileError, load, load_metadata, save
 
 
 def host(t: tg.Tensor) -> np.ndarray:
@@ -37,7 +36,7 @@ def trained(device: str) -> tuple[nn.Module, optim.Optimizer]:
 def test_checkpoint_round_trips_exactly_across_devices(tmp_path: Path, src: str, dst: str) -> None:
     model, opt = trained(src)
     config = {"hidden": [5], "lr": 0.01, "name": "mlp", "seed": None, "shape": (4, 3)}
-    path = tmp_path / "ckpt.tgd"
+    path = tmp_path / "ckpt.safetensors"
     save({"model": model.state_dict(), "optimizer": opt.state_dict(), "config": config}, path)
     assert path.exists() and not list(tmp_path.glob("*.tmp-*"))
 
@@ -75,7 +74,7 @@ def test_values_of_every_supported_kind(tmp_path: Path) -> None:
         "numbers": [1, 2.5, float("nan"), float("inf"), True, None, "text"],
         7: {"nested": ({"deep": tg.zeros(0, 3)},)},
     }
-    path = tmp_path / "all.npz"
+    path = tmp_path / "all.safetensors"
     save(obj, path)
     back = load(path)
     assert back["f64"].dtype == tg.float64 and back["i64"].dtype == tg.int64
@@ -94,14 +93,99 @@ def test_values_of_every_supported_kind(tmp_path: Path) -> None:
     assert on_strict["scalar"].shape == () and on_strict["f64"].device == "strict"
 
 
-def test_the_file_is_npz_with_a_json_manifest_and_no_pickle(tmp_path: Path) -> None:
-    path = tmp_path / "m.npz"
-    save({"w": tg.ones(2)}, path)
-    with zipfile.ZipFile(path) as z:
-        names = z.namelist()
-        manifest = json.loads(np.load(io.BytesIO(z.read(names[-1]))).tobytes())
-    assert manifest["format"] == "tinygrad_digits" and manifest["version"] == 1
-    np.load(path, allow_pickle=False)  # readable by plain NumPy without pickle
+def test_the_file_is_safetensors_with_pytorch_names_and_json_metadata(tmp_path: Path) -> None:
+    from safetensors import safe_open
+    from safetensors.numpy import load_file
+
+    model = nn.MLP(4, [5], 3)
+    path = tmp_path / "m.safetensors"
+    save(model.state_dict(), path, metadata={"config": {"hidden": [5]}})
+    arrays = load_file(path)  # plain safetensors reads it: PyTorch's names and layouts
+    assert {k: v.shape for k, v in arrays.items()} == {
+        "layers.0.weight": (5, 4),
+        "layers.0.bias": (5,),
+        "layers.1.weight": (3, 5),
+        "layers.1.bias": (3,),
+    }
+    with safe_open(path, framework="numpy") as f:
+        assert f.metadata()["tinygrad_digits"] == "2"
+    assert load_metadata(path) == {"config": {"hidden": [5]}}
+
+
+def test_a_foreign_safetensors_file_loads_as_a_dict_of_tensors(tmp_path: Path) -> None:
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "other.safetensors"
+    save_file({"w": np.arange(6, dtype=np.float32).reshape(2, 3)}, path, metadata={"a": "b"})
+    back = load(path)
+    assert list(back) == ["w"] and back["w"].shape == (2, 3)
+    assert load_metadata(path) == {"a": "b"}
+
+
+def test_old_tgd_files_still_load(tmp_path: Path) -> None:
+    tree = {
+        "t": "dict",
+        "items": [["w", {"t": "tensor", "key": "a0", "dtype": "<f4", "shape": [2]}]],
+    }
+    manifest = json.dumps({"format": "tinygrad_digits", "version": 1, "tree": tree})
+    path = tmp_path / "model.tgd"
+    with open(path, "wb") as f:
+        np.savez(
+            f,
+            a0=np.ones(2, np.float32),
+            __tinygrad_digits_manifest__=np.frombuffer(manifest.encode(), np.uint8),
+        )
+    np.testing.assert_array_equal(host(load(path)["w"]), np.ones(2, np.float32))
+
+
+def _forged(path: Path, header: bytes, data: bytes = b"") -> Path:
+    path.write_bytes(struct.pack("<Q", len(header)) + header + data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "header, data, problem",
+    [
+        (b"{}", b"", "claims 18446744073709551615 bytes"),  # length field replaced below
+        (
+            b'{"w": {"dtype": "F32", "shape": [1000000000, 1000000000], "data_offsets": [0, 4]}}',
+            b"\0" * 4,
+            "does not match its shape",
+        ),
+        (
+            b'{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4000000000]}}',
+            b"\0" * 8,
+            "outside the file",
+        ),
+        (b'{"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}', b"", "invalid shape"),
+        (b'{"w": {"dtype": "X9", "shape": [1], "data_offsets": [0, 4]}}', b"", "unknown dtype"),
+        (b"[" * 100000 + b"]" * 100000, b"", "not valid JSON"),
+        (
+            b'{"__metadata__": {"tinygrad_digits": "2", "structure": "' + b"[" * 100000 + b'"}}',
+            b"",
+            "not valid JSON",
+        ),
+        (
+            b'{"__metadata__": {"tinygrad_digits": "2", "structure": "'
+            + b'{\\"t\\": \\"list\\", \\"items\\": [' * 80
+            + b"]}" * 80
+            + b'"}}',
+            b"",
+            "nests deeper",
+        ),
+        (b'{"__metadata__": {"tinygrad_digits": "99"}}', b"", "newer than"),
+        (b'{"__metadata__": 5}', b"", "not a map of strings"),
+    ],
+)
+def test_hostile_headers_give_one_line_errors(
+    tmp_path: Path, header: bytes, data: bytes, problem: str
+) -> None:
+    path = _forged(tmp_path / "evil.safetensors", header, data)
+    if problem.startswith("claims"):
+        path.write_bytes(b"\xff" * 8 + b"{}")
+    with pytest.raises(ModelFileError, match=problem) as info:
+        load(path)
+    assert "evil.safetensors" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_unsupported_objects_are_refused(tmp_path: Path) -> None:
@@ -113,7 +197,7 @@ def test_unsupported_objects_are_refused(tmp_path: Path) -> None:
 
 
 def test_truncated_file(tmp_path: Path) -> None:
-    path = tmp_path / "model.npz"
+    path = tmp_path / "model.safetensors"
     save(trained("cpu")[0].state_dict(), path)
     data = path.read_bytes()
     for cut in (len(data) // 2, 10, 0):
@@ -123,23 +207,23 @@ def test_truncated_file(tmp_path: Path) -> None:
 
 
 def test_corrupt_bytes_inside(tmp_path: Path) -> None:
-    path = tmp_path / "model.npz"
+    path = tmp_path / "model.safetensors"
     save({"w": tg.ones(1000)}, path)
     data = bytearray(path.read_bytes())
-    data[400:420] = b"X" * 20  # inside the stored array: the zip CRC no longer matches
+    data[8:20] = b"X" * 12  # inside the header
     path.write_bytes(bytes(data))
-    with pytest.raises(ModelFileError, match="corrupt or truncated"):
+    with pytest.raises(ModelFileError, match="not valid JSON"):
         load(path)
 
 
 def test_files_that_are_not_ours(tmp_path: Path) -> None:
     plain = tmp_path / "plain.npz"
     np.savez(plain, weights=np.ones(3))
-    with pytest.raises(ModelFileError, match="not a tinygrad_digits file.*weights"):
+    with pytest.raises(ModelFileError, match="not a tinygrad_digits file.*can run code"):
         load(plain)
     pickled = tmp_path / "model.pt"
     pickled.write_bytes(pickle.dumps({"w": [1, 2]}))
-    with pytest.raises(ModelFileError, match="not a tinygrad_digits file.*can run code"):
+    with pytest.raises(ModelFileError, match="model.pt"):
         load(pickled)
     text = tmp_path / "notes.txt"
     text.write_text("hello")
@@ -153,16 +237,19 @@ def test_files_that_are_not_ours(tmp_path: Path) -> None:
         load(tmp_path / "missing.npz")
 
 
-def test_manifest_mismatch_is_caught(tmp_path: Path) -> None:
-    path = tmp_path / "m.npz"
+def test_structure_mismatch_is_caught(tmp_path: Path) -> None:
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "m.safetensors"
     save({"w": tg.ones(3)}, path)
-    arrays = dict(np.load(path))
-    arrays["a0"] = np.ones(4, np.float32)  # swapped in from another file
-    np.savez(path, **arrays)
-    with pytest.raises(ModelFileError, match="manifest says"):
+    meta = dict(load_metadata_raw(path))
+    save_file({"w": np.ones(4, np.float32)}, path, metadata=meta)  # swapped in from elsewhere
+    with pytest.raises(ModelFileError, match="the structure says"):
         load(path)
-    manifest = arrays["__tinygrad_digits_manifest__"]
-    arrays["__tinygrad_digits_manifest__"] = manifest[: len(manifest) // 2]
-    np.savez(path, **arrays)
-    with pytest.raises(ModelFileError, match="damaged"):
-        load(path)
+
+
+def load_metadata_raw(path: Path) -> dict[str, str]:
+    from safetensors import safe_open
+
+    with safe_open(path, framework="numpy") as f:
+        return f.metadata()

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..serialization import ModelFileError
-from .loop import CHECKPOINT_NAME, load_checkpoint
+from .loop import CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME, load_checkpoint
 from .models import build_model
 
 
@@ -52,7 +52,10 @@ def load_data(
 def _model_path(text: str) -> Path:
     path = Path(text)
     if path.is_dir():
+        legacy = path / LEGACY_CHECKPOINT_NAME
         path = path / CHECKPOINT_NAME
+        if not path.is_file() and legacy.is_file():
+            path = legacy
         if not path.is_file():
             raise FileNotFoundError(
                 f"{text}: folder has no {CHECKPOINT_NAME} (is it a train --out folder?)"

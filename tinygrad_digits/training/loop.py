@@ -41,7 +41,8 @@ __all__ = [
     "save_checkpoint",
 ]
 
-CHECKPOINT_NAME = "model.tgd"
+CHECKPOINT_NAME = "model.safetensors"
+LEGACY_CHECKPOINT_NAME = "model.tgd"  # run folders of earlier versions
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
 
@@ -182,47 +183,40 @@ class History:
 
 
 # --- checkpoints -----------------------------------------------------------------------------
-def _serializer() -> tuple[Callable[..., Any], Callable[..., Any]]:
-    import tinygrad_digits as tg
-
-    save, load = getattr(tg, "save", None), getattr(tg, "load", None)
-    if save is None or load is None:
-        from .. import serialization
-
-        save, load = serialization.save, serialization.load
-    return save, load
-
-
 def save_checkpoint(
     path: str | os.PathLike, model: Module, config: dict[str, Any] | None = None
 ) -> Path:
-    """Write ``{"config": config, "state_dict": model.state_dict()}`` with tinygrad_digits.save.
+    """Write ``model.state_dict()`` as safetensors with ``{"config": config}`` as its metadata.
 
-    The config (see models.make_config) is what ``load_checkpoint`` + ``build_model`` need to
-    rebuild the model; it is also written as JSON beside the checkpoint for people to read.
+    The tensors keep PyTorch's names, so torch loads the file directly; the config (see
+    models.make_config) is what ``load_checkpoint`` + ``build_model`` need to rebuild the model.
     """
-    save, _ = _serializer()
+    from ..serialization import save
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save({"config": dict(config or {}), "state_dict": model.state_dict()}, path)
+    save(model.state_dict(), path, metadata={"config": dict(config or {})})
     return path
 
 
 def load_checkpoint(
     path: str | os.PathLike, map_location: DeviceLike = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(config, state_dict) from a file written by save_checkpoint (or a bare state dict with a
-    config.json beside it)."""
-    _, load = _serializer()
+    """(config, state_dict) from a file written by save_checkpoint, an old ``.tgd`` checkpoint
+    or a bare state dict with a config.json beside it."""
+    from ..serialization import load, load_metadata
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
     obj = load(path, map_location=map_location)
-    if isinstance(obj, dict) and "state_dict" in obj:
+    if isinstance(obj, dict) and "state_dict" in obj:  # the .tgd layout
         return dict(obj.get("config") or {}), obj["state_dict"]
     if isinstance(obj, dict):
+        config = load_metadata(path).get("config")
         beside = path.with_name("config.json")
-        config = json.loads(beside.read_text()) if beside.is_file() else {}
+        if not isinstance(config, dict):
+            config = json.loads(beside.read_text()) if beside.is_file() else {}
         return config, obj
     raise ValueError(f"{path}: expected a saved model (a dict), found {type(obj).__name__}")
 
