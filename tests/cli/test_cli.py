@@ -249,7 +249,9 @@ def test_help_lists_the_commands():
 # --- bad input: one line on stderr, non-zero exit, no traceback -------------------------------
 def test_missing_model_file(tmp_path):
     assert_clean_failure(run("evaluate", str(tmp_path / "nope.tgd")), "no such")
-    assert_clean_failure(run("predict", str(tmp_path), str(tmp_path / "x.png")), "model.safetensors")
+    assert_clean_failure(
+        run("predict", str(tmp_path), str(tmp_path / "x.png")), "model.safetensors"
+    )
 
 
 def test_corrupt_model_files(trained, tmp_path):
