@@ -15,8 +15,49 @@ from .tensor import Tensor
 def tensor(
     data: Any, dtype: Any = None, device: DeviceLike = None, requires_grad: bool = False
 ) -> Tensor:
-    """A tensor from Python numbers/lists or a NumPy/CuPy array (Python floats give float32)."""
+    """A tensor from Python numbers/lists, a NumPy/CuPy array or any DLPack-capable array
+    (a torch tensor, a JAX array, ...); always a copy (Python floats give float32)."""
+    if _foreign_dlpack(data):
+        data = from_dlpack(data).clone()
     return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def from_dlpack(array: Any) -> Tensor:
+    """A tensor sharing memory with `array` (NumPy, CuPy, torch, ...: anything with
+    ``__dlpack__``), as torch.from_dlpack: no copy, so each sees the other's in-place changes.
+
+    Host arrays become "cpu" tensors and CUDA arrays "cuda:N" ones (through CuPy).
+    """
+    if isinstance(array, Tensor):
+        return array
+    if not hasattr(array, "__dlpack_device__"):
+        raise TypeError(f"from_dlpack: a {type(array).__name__} has no __dlpack__")
+    kind, index = array.__dlpack_device__()
+    if kind in (_DLPACK_CPU, _DLPACK_CUDA_HOST):
+        host = np.from_dlpack(array)
+        if host.dtype.kind not in "fiub":
+            raise TypeError(f"from_dlpack: can't make a tensor of dtype {host.dtype}")
+        return Tensor._make(host, get_device("cpu"), False)
+    if kind == _DLPACK_CUDA:
+        device = get_device(f"cuda:{index}")  # raises a clear error when CuPy is missing
+        import cupy
+
+        with cupy.cuda.Device(index):
+            return Tensor._make(cupy.from_dlpack(array), device, False)
+    raise TypeError(
+        f"from_dlpack: arrays on DLPack device type {kind} are not supported (CPU and CUDA are)"
+    )
+
+
+_DLPACK_CPU, _DLPACK_CUDA, _DLPACK_CUDA_HOST = 1, 2, 3
+
+
+def _foreign_dlpack(data: Any) -> bool:
+    """True for a DLPack-capable array that Tensor() does not read directly."""
+    if isinstance(data, Tensor | np.ndarray | np.generic):
+        return False
+    module = type(data).__module__
+    return hasattr(type(data), "__dlpack__") and not module.startswith(("cupy", "array_api_strict"))
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

@@ -170,6 +170,13 @@ class Tensor:
             )
         return np.asarray(self.data)
 
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        """Share this tensor's memory with another library (np/torch/cupy.from_dlpack)."""
+        return self.data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> tuple[builtins.int, builtins.int]:
+        return self.data.__dlpack_device__()
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         out = self.numpy()
         return out.astype(dtype) if dtype is not None else out
