@@ -73,6 +73,7 @@ class Pad(Function):
 
     def forward(self, x, widths, value):
         xp = self.xp
+        self.widths, self.value = widths, value  # read by the ONNX exporter
         shape = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, widths))
         self.inner = tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape, widths))
         out = xp.full(shape, value, dtype=x.dtype, **self.device.creation_kw)

@@ -42,7 +42,7 @@ class Amax(Function):
 
     def forward(self, x, axes, keepdim, smallest=False):
         xp = self.xp
-        self.axes = axes
+        self.axes, self.smallest = axes, smallest
         reduce = xp.min if smallest else xp.max
         kept = reduce(x, axis=axes, keepdims=True)
         self.kept = kept
