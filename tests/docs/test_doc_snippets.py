@@ -33,7 +33,8 @@ DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 # Extras a block may need (see pyproject.toml); without them its file is skipped, not failed.
-OPTIONAL_PACKAGES = {"sklearn", "PIL", "matplotlib", "graphviz", "tqdm", "scipy", "cupy"}
+OPTIONAL_PACKAGES = {"sklearn", "PIL", "matplotlib", "graphviz", "tqdm", "scipy", "cupy", "onnx"}
+OPTIONAL_PACKAGES |= {"onnxruntime", "torch"}  # torch: never a dependency; used where installed
 SKIP = re.compile(r"^\s*<!--\s*skip-snippet:\s*(?P<reason>.*?)\s*-->\s*$")
 
 
