@@ -242,7 +242,7 @@ def test_train_on_small_idx_files_with_strict_device(tmp_path):
 def test_help_lists_the_commands():
     result = run("--help")
     assert result.returncode == 0
-    for command in ("train", "evaluate", "predict", "gradcheck", "graph", "doctor"):
+    for command in ("train", "evaluate", "predict", "export", "gradcheck", "graph", "doctor"):
         assert command in result.stdout
 
 
