@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..training.loading import load_model
 from .errors import CLIError
-from .loading import load_model
 
 SUFFIXES = (".onnx", ".safetensors")
 
