@@ -219,7 +219,7 @@ def main() -> int:
     from tinygrad_digits import optim
     from tinygrad_digits.data import DataLoader, FashionMNIST
     from tinygrad_digits.nn import functional as F
-    from tinygrad_digits.training.loop import evaluate
+    from tinygrad_digits.training import evaluate
     from tinygrad_digits.training.models import build_model, describe, make_config, parse_hidden
 
     train = FashionMNIST(args.data_dir, train=True)

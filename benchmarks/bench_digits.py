@@ -42,7 +42,7 @@ from tinygrad_digits.data import (
     split_dataset,
 )
 from tinygrad_digits.nn import functional as F  # noqa: E402
-from tinygrad_digits.training.loop import evaluate, fit  # noqa: E402
+from tinygrad_digits.training import evaluate, fit  # noqa: E402
 
 SIZES = (784, 256, 128, 10)
 BATCH = 128

@@ -26,7 +26,7 @@ import tinygrad_digits as tg
 from tinygrad_digits import nn, optim
 from tinygrad_digits.data import DataLoader, Digits
 from tinygrad_digits.nn import functional as F
-from tinygrad_digits.training.loop import evaluate, fit
+from tinygrad_digits.training import evaluate, fit
 
 
 def mse_on_sigmoid(logits: tg.Tensor, labels: tg.Tensor) -> tg.Tensor:

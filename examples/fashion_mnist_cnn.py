@@ -33,7 +33,7 @@ from tinygrad_digits.data import (
     split_dataset,
 )
 from tinygrad_digits.nn import functional as F
-from tinygrad_digits.training.loop import fit, report
+from tinygrad_digits.training import fit, report
 from tinygrad_digits.training.models import build_model, describe, make_config, parse_hidden
 
 

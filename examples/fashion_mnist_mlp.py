@@ -19,7 +19,7 @@ import tinygrad_digits as tg
 from tinygrad_digits import nn, optim
 from tinygrad_digits.data import DataLoader, DatasetNotFoundError, FashionMNIST, split_dataset
 from tinygrad_digits.nn import functional as F
-from tinygrad_digits.training.loop import fit, report
+from tinygrad_digits.training import fit, report
 
 
 def main() -> int:

@@ -26,7 +26,7 @@ import tinygrad_digits as tg
 from tinygrad_digits import nn, optim
 from tinygrad_digits.data import DataLoader, Digits, preprocess_digit_image
 from tinygrad_digits.nn import functional as F
-from tinygrad_digits.training.loop import evaluate, fit
+from tinygrad_digits.training import evaluate, fit
 
 
 def draw_a_digit(path: Path, digit: str = "3") -> Path:

@@ -157,7 +157,7 @@ def test_float64_and_eval_mode():
 
 
 def test_checkpoint_round_trip(tmp_path):
-    from tinygrad_digits.training.loop import load_checkpoint, save_checkpoint
+    from tinygrad_digits.training import load_checkpoint, save_checkpoint
 
     config = make_config("cnn", side=8, channels=[4, 8], hidden=[16])
     model = build_model(config)

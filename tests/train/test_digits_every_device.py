@@ -7,7 +7,7 @@ import pytest
 import tinygrad_digits as tg
 from tinygrad_digits import nn, optim
 from tinygrad_digits.data import DataLoader, Digits
-from tinygrad_digits.training.loop import evaluate, fit
+from tinygrad_digits.training import evaluate, fit
 
 pytest.importorskip("sklearn")
 

@@ -12,10 +12,10 @@ import pytest
 import tinygrad_digits as tg
 from tinygrad_digits import nn, optim
 from tinygrad_digits.data import DataLoader, Digits, Subset, TensorDataset
-from tinygrad_digits.training.loop import (
+from tinygrad_digits.progress import ProgressBar
+from tinygrad_digits.training import (
     CHECKPOINT_NAME,
     History,
-    ProgressBar,
     evaluate,
     fit,
     load_checkpoint,
@@ -180,13 +180,14 @@ def test_epoch_lines_and_progress_bar(digits):
     stream = io.StringIO()
     bar = ProgressBar(10, "epoch 1/1", enabled="always", file=stream, interval=0.0)
     bar._tqdm = None  # the plain bar
-    assert bar.step()
+    assert bar.update()
     bar.show("loss 0.5 acc 90%")
     bar.close()
-    assert "epoch 1/1 [" in stream.getvalue() and "loss 0.5" in stream.getvalue()
+    assert "epoch 1/1 [##" in stream.getvalue() and "1/10 10% loss 0.5" in stream.getvalue()
+    assert stream.getvalue().endswith("\r")  # erased: the epoch line comes next
     quiet = io.StringIO()
     silent = ProgressBar(10, "x", enabled=True, file=quiet, interval=0.0)
-    assert not silent.step()  # not a terminal: no bar, no stats asked for
+    assert not silent.update()  # not a terminal: no bar, no stats asked for
     silent.close()
     assert quiet.getvalue() == ""
 

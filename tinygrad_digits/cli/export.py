@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"{out}: the file name must end in .onnx or .safetensors")
     model, config = load_model(args.model, device="cpu")
     if out.suffix == ".safetensors":
-        from ..training.loop import save_checkpoint
+        from ..training.checkpoints import save_checkpoint
 
         save_checkpoint(out, model, config)
         print(f"wrote {out} (load in PyTorch with safetensors.torch.load_file)")

@@ -13,14 +13,13 @@ import hashlib
 import http.client
 import os
 import socket
-import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..progress import ProgressBar
 from .exceptions import DownloadError
 
 __all__ = ["default_cache_dir", "download", "file_digest"]
@@ -44,44 +43,6 @@ def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-class _Progress:
-    """A byte counter shown with tqdm when installed, else as one rewritten line on stderr."""
-
-    def __init__(self, name: str, total: int | None, enabled: bool) -> None:
-        self.name, self.total, self.done, self.enabled = name, total, 0, enabled
-        self.bar, self.last = None, 0.0
-        if not enabled:
-            return
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            return
-        self.bar = tqdm(total=total, unit="B", unit_scale=True, desc=name)
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if self.bar is not None:
-            self.bar.update(n)
-        elif self.enabled and time.monotonic() - self.last > 0.2:
-            self.last = time.monotonic()
-            self._write("\r")
-
-    def _write(self, end: str) -> None:
-        mb = self.done / 1e6
-        if self.total:
-            text = f"{self.name}: {mb:.1f}/{self.total / 1e6:.1f} MB ({self.done / self.total:.0%})"
-        else:
-            text = f"{self.name}: {mb:.1f} MB"
-        sys.stderr.write(f"\r{text}{end}")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        elif self.enabled and self.done:
-            self._write("\n")
 
 
 def _mirror_url(mirror: str, filename: str) -> str:
@@ -133,15 +94,17 @@ def _fetch(url: str, dest: Path, wanted: dict[str, str], timeout: float, progres
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as resp:
             length = resp.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
-            bar = _Progress(dest.name, total, progress)
+            enabled = "always" if progress else False  # logs show downloads too
+            bar = ProgressBar(total, dest.name, unit="B", enabled=enabled, leave=True)
             try:
                 for chunk in iter(lambda: resp.read(_CHUNK), b""):
                     out.write(chunk)
-                    bar.update(len(chunk))
+                    if bar.update(len(chunk)):
+                        bar.show()
             finally:
                 bar.close()
-        if total is not None and bar.done != total:
-            raise OSError(f"connection closed early after {bar.done:,} of {total:,} bytes")
+        if total is not None and bar.count != total:
+            raise OSError(f"connection closed early after {bar.count:,} of {total:,} bytes")
         problem = _mismatch(tmp, wanted)
         if problem is not None:
             raise ValueError(f"checksum mismatch: {problem} (partial file deleted)")

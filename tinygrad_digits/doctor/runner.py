@@ -41,6 +41,8 @@ from ..diagnostics.probe import (
     unit_stats,
 )
 from ..diagnostics.thresholds import FIRST_STEPS_HIGH, FIRST_STEPS_LOW, SATURATED_ON
+from ..training.callbacks import Callback
+from ..training.loop import TrainState, fit
 from .checks_data import check_inputs, check_labels, class_labels
 from .checks_model import (
     check_activations,
@@ -532,6 +534,51 @@ def _hyper(optimizer: Any) -> dict[str, Any]:
 
 
 # --- the training steps -----------------------------------------------------------------------
+class _StepRecorder(Callback):
+    """What the doctor measures at every step of fit: the loss, each weight layer's gradient
+    and weight norms before the step, and how far the step moved the weights. It stops at the
+    first non-finite loss or gradient, before the optimizer step takes it into the weights."""
+
+    def __init__(self, hist: TrainingHistory, weights: list[tuple[str, Tensor]]) -> None:
+        self.hist, self.weights = hist, weights
+        self.device = weights[0][1].device
+        self._before: list[Any] = []
+        self._grads = self._sizes = np.zeros(0)
+        self._loss = 0.0
+
+    def on_after_backward(self, state: TrainState) -> None:
+        hist, weights = self.hist, self.weights
+        self._loss = float(state.loss.item())
+        if not math.isfinite(self._loss):
+            hist.nan_step, hist.nan_value = hist.steps, "NaN" if math.isnan(self._loss) else "inf"
+            hist.anomaly = _anomaly(state.model, state.inputs, state.target, state.loss_fn)
+            state.stop_training = True
+            return
+        self._grads, self._sizes = gradient_norms(weights)
+        finite = np.isfinite(self._grads)
+        if not finite.all():
+            hist.nonfinite_grad_layer = weights[int(np.argmin(finite))][0]
+            state.stop_training = True
+            return
+        self._before = [p.data * 1 for _, p in weights]  # copies, on the device
+
+    def on_batch_end(self, state: TrainState) -> None:
+        pairs = zip(self.weights, self._before)
+        moved = l2_norms(self.device, [p.data - b for (_, p), b in pairs])
+        self.hist.losses.append(self._loss)
+        for layer, g, w, u in zip(self.hist.layers, self._grads, self._sizes, moved):
+            layer.grad.append(float(g))
+            layer.weight.append(float(w))
+            layer.update.append(float(u))
+
+    def on_train_end(self, state: TrainState) -> None:
+        state.optimizer.zero_grad()
+        if self.hist.steps:  # the weight norm after the last step, for shrinkage
+            final = l2_norms(self.device, [p.data for _, p in self.weights])
+            for layer, w in zip(self.hist.layers, final):
+                layer.weight_end = float(w)
+
+
 def _train(
     model: Any,
     x: Tensor,
@@ -542,46 +589,32 @@ def _train(
     batch_size: int,
     rng: np.random.Generator,
 ) -> TrainingHistory:
+    """``steps`` steps of fit on random batches of (x, y), measured by _StepRecorder."""
     weights = start.weights
     hist = TrainingHistory(
         [LayerHistory(name, tuple(p.shape)) for name, p in weights], **_hyper(optimizer)
     )
-    loss_fn = start.loss_fn
-    if loss_fn is None or not weights:
+    if start.loss_fn is None or not weights or steps < 1:
         return hist
-    device = weights[0][1].device
     n = int(x.shape[0])
-    k = len(weights)
-    for step in range(steps):
-        idx = rng.choice(n, batch_size, replace=False) if n > batch_size else np.arange(n)
-        xb, yb = take_rows(x, idx), take_rows(y, idx)
-        optimizer.zero_grad()
-        with np.errstate(all="ignore"):
-            loss = loss_fn(model(xb), yb)
-            value = float(loss.item())
-            if not math.isfinite(value):
-                hist.nan_step, hist.nan_value = step, "NaN" if math.isnan(value) else "inf"
-                hist.anomaly = _anomaly(model, xb, yb, loss_fn)
-                break
-            loss.backward()
-        grads = [p.grad.data if p.grad is not None else p.data * 0 for _, p in weights]
-        before = [p.data * 1 for _, p in weights]  # copies, on the device
-        gw = l2_norms(device, grads + before)
-        if not np.all(np.isfinite(gw[:k])):
-            hist.nonfinite_grad_layer = weights[int(np.argmin(np.isfinite(gw[:k])))][0]
-            break
-        optimizer.step()
-        moved = l2_norms(device, [p.data - b for (_, p), b in zip(weights, before)])
-        hist.losses.append(value)
-        for i, layer in enumerate(hist.layers):
-            layer.grad.append(float(gw[i]))
-            layer.weight.append(float(gw[k + i]))
-            layer.update.append(float(moved[i]))
-    optimizer.zero_grad()
-    if hist.layers and hist.steps:  # the weight norm after the last step, for shrinkage
-        final = l2_norms(device, [p.data for _, p in weights])
-        for layer, w in zip(hist.layers, final):
-            layer.weight_end = float(w)
+
+    def batches() -> Iterator[tuple[Tensor, Tensor]]:
+        for _ in range(steps):
+            idx = rng.choice(n, batch_size, replace=False) if n > batch_size else np.arange(n)
+            yield take_rows(x, idx), take_rows(y, idx)
+
+    with np.errstate(all="ignore"):
+        fit(
+            model,
+            batches(),
+            optimizer=optimizer,
+            loss_fn=start.loss_fn,
+            epochs=1,
+            progress=False,
+            log=None,
+            metric=None,
+            callbacks=[_StepRecorder(hist, weights)],
+        )
     return hist
 
 

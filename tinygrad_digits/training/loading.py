@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..serialization import ModelFileError
-from .loop import CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME, load_checkpoint
+from .checkpoints import CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME, load_checkpoint
 from .models import build_model
 
 

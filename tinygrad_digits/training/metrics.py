@@ -2,18 +2,33 @@
 
 Inputs may be Tensors on any device, NumPy arrays or lists; the result is a Python float or a
 NumPy array, the same type on every device.
+
+Any callable ``metric(output, target) -> float`` can be fit's metric. Its ``__name__`` names
+it in records ("train_accuracy") and its ``higher_is_better`` attribute (True when absent, as
+in torchmetrics) says which way the best epoch lies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..autograd.tensor import Tensor
 
-__all__ = ["accuracy", "confusion_matrix", "format_confusion_matrix", "per_class_accuracy"]
+__all__ = [
+    "Metric",
+    "accuracy",
+    "confusion_matrix",
+    "format_confusion_matrix",
+    "higher_is_better",
+    "metric_name",
+    "metric_sum",
+    "per_class_accuracy",
+]
+
+Metric = Callable[[Any, Any], float]
 
 
 def _host(x: Any) -> np.ndarray:
@@ -38,6 +53,28 @@ def accuracy(output: Any, target: Any) -> float:
     if true.size == 0:
         raise ValueError("accuracy: no samples")
     return float(np.mean(pred == true))
+
+
+def metric_name(metric: Metric) -> str:
+    """What a metric's values are called in records and lines: its ``__name__``, or "metric"."""
+    name = getattr(metric, "__name__", "")
+    return name if name.isidentifier() else "metric"
+
+
+def higher_is_better(metric: Metric) -> bool:
+    return bool(getattr(metric, "higher_is_better", True))
+
+
+def metric_sum(metric: Metric, output: Tensor, target: Tensor) -> Any:
+    """``metric(output, target)`` times the batch size, the way a loop sums it over an epoch.
+
+    Accuracy is counted on the device (a 0-d array), so a loop reads it back, and waits for the
+    device, only when it reports; any other metric is called as it is.
+    """
+    if metric is accuracy and output.ndim == 2 and target.ndim == 1:
+        xp = output.device.xp
+        return xp.count_nonzero(xp.argmax(output.data, axis=1) == target.data)
+    return metric(output, target) * target.shape[0]
 
 
 def confusion_matrix(output: Any, target: Any, num_classes: int | None = None) -> np.ndarray:

@@ -53,21 +53,23 @@ def _save(fig: Any, path: str | os.PathLike) -> Path:
     return path
 
 
-def save_training_curves(history: Any, path: str | os.PathLike) -> Path | None:
-    """Loss (left) and accuracy (right) per epoch, training and validation, as one PNG.
+def save_training_curves(
+    history: Any, path: str | os.PathLike, metric: str | None = "accuracy"
+) -> Path | None:
+    """Loss (left) and the metric (right, when there is one) per epoch, training and validation,
+    as one PNG.
 
-    ``history`` is a train.History or a list of per-epoch dicts with keys train_loss,
-    train_accuracy and optionally val_loss, val_accuracy.
+    ``history`` is a training.History or a list of per-epoch dicts with keys train_loss,
+    train_<metric> and optionally val_loss, val_<metric>.
     """
     if not matplotlib_available():
         return None
     records = getattr(history, "epochs", history)
     epochs = [r["epoch"] for r in records]
-    fig = _figure(10, 4)
-    for ax, key, title in (
-        (fig.add_subplot(1, 2, 1), "loss", "loss"),
-        (fig.add_subplot(1, 2, 2), "accuracy", "accuracy"),
-    ):
+    keys = ["loss"] + ([metric] if metric and any(f"train_{metric}" in r for r in records) else [])
+    fig = _figure(5 * len(keys), 4)
+    for i, key in enumerate(keys):
+        ax = fig.add_subplot(1, len(keys), i + 1)
         for split, style in (("train", "-o"), ("val", "-s")):
             values = [r.get(f"{split}_{key}") for r in records]
             if any(v is not None for v in values):
@@ -75,7 +77,7 @@ def save_training_curves(history: Any, path: str | os.PathLike) -> Path | None:
                 label = "training" if split == "train" else "validation"
                 ax.plot(epochs, shown, style, markersize=3, label=label)
         ax.set_xlabel("epoch")
-        ax.set_title(title)
+        ax.set_title(key)
         ax.grid(alpha=0.3)
         ax.legend()
     return _save(fig, path)

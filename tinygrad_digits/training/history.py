@@ -1,0 +1,77 @@
+"""What fit returns: one record per epoch, the best epoch, and whether training was interrupted.
+
+Saved as JSON (history.json beside a checkpoint) so that a run can be read back, plotted or
+compared without the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["History"]
+
+
+@dataclass
+class History:
+    """Per-epoch records (dicts: epoch, train_loss, train_<metric>, val_loss, val_<metric>,
+    seconds, samples_per_second, lr; the metric is accuracy unless fit was given another), and
+    the best epoch by the monitored value (``monitor``, e.g. "val_accuracy", and ``best_value``).
+    """
+
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int | None = None
+    monitor: str | None = None
+    best_value: float | None = None
+    interrupted: bool = False
+
+    def column(self, key: str) -> list[Any]:
+        return [r.get(key) for r in self.epochs]
+
+    @property
+    def train_loss(self) -> list[float]:
+        return self.column("train_loss")
+
+    @property
+    def train_accuracy(self) -> list[float]:
+        return self.column("train_accuracy")
+
+    @property
+    def val_loss(self) -> list[float]:
+        return self.column("val_loss")
+
+    @property
+    def val_accuracy(self) -> list[float]:
+        return self.column("val_accuracy")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epochs": self.epochs,
+            "best_epoch": self.best_epoch,
+            "monitor": self.monitor,
+            "best_value": self.best_value,
+            "interrupted": self.interrupted,
+        }
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the JSON under a temporary name and rename it, so a reader never sees half."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> History:
+        data = json.loads(Path(path).read_text())
+        return cls(
+            epochs=list(data.get("epochs", [])),
+            best_epoch=data.get("best_epoch"),
+            monitor=data.get("monitor"),
+            best_value=data.get("best_value"),
+            interrupted=bool(data.get("interrupted", False)),
+        )
