@@ -5,8 +5,9 @@
 2. `ResidualNet` is a custom `nn.Module` that uses it, with a learnable scalar gate.
 3. Both are verified against finite differences: `gradcheck` and `gradgradcheck` on the op, and
    one directional `gradcheck` through every parameter of the model.
-4. The model trains on the 8x8 sklearn digits (or on synthetic blobs without scikit-learn), is
-   saved and loaded back, and must give the same predictions.
+4. The model trains with `fit` on the 8x8 sklearn digits (or on synthetic blobs without
+   scikit-learn), a custom callback printing every ten epochs; it is saved and loaded back, and
+   must give the same predictions.
 
     python examples/custom_model.py [--device cpu|strict|cuda] [--epochs 30]
 """
@@ -22,9 +23,11 @@ import numpy as np
 
 import tinygrad_digits as tg
 from tinygrad_digits import nn, optim
+from tinygrad_digits.data import DataLoader, TensorDataset
 from tinygrad_digits.nn import functional as F
 from tinygrad_digits.nn.utils import functional_call
 from tinygrad_digits.serialization import load, save
+from tinygrad_digits.training import Callback, TrainState, fit
 
 
 class Swish(tg.Function):
@@ -102,12 +105,16 @@ def data(device: str) -> tuple[tg.Tensor, tg.Tensor, tg.Tensor, tg.Tensor]:
     return as_x(x[:cut]), as_y(y[:cut]), as_x(x[cut:]), as_y(y[cut:])
 
 
-def accuracy(model: nn.Module, x: tg.Tensor, y: tg.Tensor) -> float:
-    model.eval()
-    with tg.no_grad():
-        acc = (model(x).argmax(1) == y).float().mean().item()
-    model.train()
-    return acc
+class EveryTenEpochs(Callback):
+    """A custom callback: fit calls it after every epoch with the loop's state."""
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        if state.epoch % 10 == 0 or state.epoch == state.epochs:
+            r = state.record
+            print(
+                f"epoch {r['epoch']:3d}  loss {r['train_loss']:.4f}  "
+                f"test accuracy {r['val_accuracy']:.3f}"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,19 +131,18 @@ def main(argv: list[str] | None = None) -> int:
     print(model)
     opt = optim.Adam(model.parameters(), lr=0.01)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
-    batch = 64
-    for epoch in range(args.epochs):
-        perm = tg.randperm(len(y_train), device=args.device)
-        for start in range(0, len(y_train), batch):
-            idx = perm[start : start + batch]
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
-            loss.backward()
-            opt.step()
-        sched.step()
-        if epoch % 10 == 9 or epoch == args.epochs - 1:
-            acc = accuracy(model, x_test, y_test)
-            print(f"epoch {epoch + 1:3d}  loss {loss.item():.4f}  test accuracy {acc:.3f}")
+    history = fit(
+        model,
+        DataLoader(TensorDataset(x_train, y_train), 64, shuffle=True, seed=0, device=args.device),
+        DataLoader(TensorDataset(x_test, y_test), 1000, device=args.device),
+        opt,
+        epochs=args.epochs,
+        scheduler=sched,
+        restore_best=False,  # the test set only reports here: it must not pick the epoch
+        progress=False,
+        log=None,
+        callbacks=[EveryTenEpochs()],
+    )
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "residual_net.npz"
@@ -148,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             restored(x_test.cpu()).argmax(1).numpy(), model(x_test).argmax(1).cpu().numpy()
         )
     print(f"saved and reloaded: predictions {'match' if same else 'DIFFER'}")
-    final = accuracy(model, x_test, y_test)
+    final = history.val_accuracy[-1]
     if not same or final < 0.9:
         print(f"FAILED: accuracy {final:.3f} (want >= 0.9), reload match {same}", file=sys.stderr)
         return 1

@@ -19,7 +19,7 @@ from .entry import main
 from .errors import CLIError
 from .parser import PROG, build_parser
 from .predict import model_input
-from .train import DEFAULTS, run_doctor_checks
+from .train import DEFAULTS
 
 __all__ = [
     "DEFAULTS",
@@ -28,5 +28,4 @@ __all__ = [
     "build_parser",
     "main",
     "model_input",
-    "run_doctor_checks",
 ]

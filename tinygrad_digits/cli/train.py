@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,40 +101,12 @@ def _optimizer(name: str, params: Any, args: argparse.Namespace) -> Any:
     return optim.RMSprop(params, lr=args.lr, weight_decay=args.weight_decay)
 
 
-def run_doctor_checks(
-    model: Any,
-    loader: Any,
-    *,
-    loss_fn: Callable[..., Any],
-    optimizer: Any,
-    config: dict[str, Any],
-    log: Callable[[str], Any] = print,
-) -> None:
-    """Hand the model and a loader to the training doctor before training, if it is installed.
-
-    The doctor (``tinygrad_digits.doctor.run_doctor_checks``, same keyword arguments) looks for
-    the classic mistakes (unscaled inputs, saturated activations, a bad learning rate...) and
-    reports them through ``log``. It is optional: when the module or the function is missing
-    nothing happens, and a doctor failure is reported but never stops training.
-    """
-    try:
-        from .. import doctor
-    except ImportError:
-        return
-    check = getattr(doctor, "run_doctor_checks", None)
-    if check is None:
-        return
-    try:
-        check(model, loader, loss_fn=loss_fn, optimizer=optimizer, config=config, log=log)
-    except Exception as exc:  # the doctor must never cost a training run
-        log(f"doctor: checks skipped ({type(exc).__name__}: {exc})")
-
-
 def run(args: argparse.Namespace) -> int:
     """Train, save the model with its config, history and plots, print the test accuracy."""
     import tinygrad_digits as tg
 
     from ..data import DataLoader, split_dataset
+    from ..doctor import run_doctor_checks
     from ..nn import functional as F
     from ..training.loop import fit, report
     from ..training.models import build_model, describe, input_is_flat, make_config

@@ -233,25 +233,17 @@ def diagnose(
 
 
 def check_before_training(
-    model: Any,
-    x_batch: Any,
-    y_batch: Any,
-    loss_fn: LossFn | None = None,
-    num_classes: int | None = None,
-    optimizer: Any = None,
-    file: IO[str] | None = None,
+    model: Any, x_batch: Any, y_batch: Any, *, file: IO[str] | None = None, **options: Any
 ) -> list[Finding]:
-    """The `train` hook: run quick_checks and print the warnings and errors once (to stderr by
-    default). Never raises: a failure inside the doctor is reported in one line and training
-    goes on. Returns all findings (info included)."""
+    """The `train` hook on one batch: quick_checks (``options``: its loss_fn, num_classes,
+    optimizer), the warnings and errors printed once (to stderr by default). Never raises: a
+    failure inside the doctor is reported in one line and training goes on. Returns all
+    findings (info included)."""
     out = file if file is not None else sys.stderr
-    try:
-        findings = quick_checks(model, x_batch, y_batch, loss_fn, num_classes, optimizer)
-    except Exception as exc:  # the doctor must never stop a training run
-        print(f"doctor: checks skipped ({type(exc).__name__}: {exc})", file=out)
-        return []
-    _announce(findings, lambda text: print(text, file=out))
-    return findings
+    return _warn_before_training(
+        lambda: quick_checks(model, x_batch, y_batch, **options),
+        lambda line: print(line, file=out),
+    )
 
 
 def run_doctor_checks(
@@ -264,15 +256,32 @@ def run_doctor_checks(
     log: Callable[[str], Any] = print,
 ) -> list[Finding]:
     """The hook `tinygrad-digits train` calls before training: quick_checks on samples of the
-    loader's dataset, warnings and errors passed to `log` once. Returns all findings.
+    loader's dataset, the warnings and errors passed to `log` once. Never raises (as
+    check_before_training). Returns all findings.
 
     Reads `loader.dataset` directly (the first batch when the loader does not shuffle, as
     training will see it, else a seeded random sample) and never iterates the loader, so the
     loader's shuffling generator, and with it the training run, is exactly as without the hook.
     """
-    rows = _sample_rows(loader)
-    num_classes = (config or {}).get("num_classes")
-    findings = quick_checks(model, rows[0], rows[1], loss_fn, num_classes, optimizer)
+
+    def check() -> list[Finding]:
+        rows = _sample_rows(loader)
+        num_classes = (config or {}).get("num_classes")
+        return quick_checks(model, rows[0], rows[1], loss_fn, num_classes, optimizer)
+
+    return _warn_before_training(check, log)
+
+
+def _warn_before_training(
+    check: Callable[[], list[Finding]], log: Callable[[str], Any]
+) -> list[Finding]:
+    """Run ``check`` and pass its warnings and errors to ``log`` once. The doctor must never
+    stop a training run: its own failure is one logged line and no findings."""
+    try:
+        findings = check()
+    except Exception as exc:
+        log(f"doctor: checks skipped ({type(exc).__name__}: {exc})")
+        return []
     _announce(findings, log)
     return findings
 
