@@ -9,6 +9,7 @@ import pytest
 import tinygrad_digits as tg
 from tinygrad_digits import nn, optim
 from tinygrad_digits.training import (
+    CHECKPOINT_NAME,
     Callback,
     Checkpoint,
     EarlyStopping,
@@ -156,7 +157,7 @@ def test_checkpoint_saves_and_restores_the_best_epoch(tmp_path):
     assert not np.array_equal(best["weight"], snaps.weights[4]["weight"])
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(value.numpy(), best[key])
-    config, saved = load_checkpoint(tmp_path / "model.tgd")
+    config, saved = load_checkpoint(tmp_path / CHECKPOINT_NAME)
     assert config == {"model": "linear"}
     for key, value in saved.items():
         np.testing.assert_array_equal(value.numpy(), best[key])
