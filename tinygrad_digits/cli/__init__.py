@@ -15,10 +15,10 @@ options.py (option types and groups they share), parser.py (build_parser) and en
 load_model) lives in training/loading.py.
 """
 
+from ..training.prediction import model_input
 from .entry import main
 from .errors import CLIError
 from .parser import PROG, build_parser
-from .predict import model_input
 from .train import DEFAULTS
 
 __all__ = [

@@ -53,48 +53,26 @@ def _input_paths(show: str | None, images: Sequence[str]) -> list[Path | None]:
     return [target / f"{Path(image).stem}_input.png" for image in images]
 
 
-def model_input(
-    pixels: np.ndarray, config: dict[str, Any]
-) -> np.ndarray:  # (n, side, side) from preprocess_digit_image
-    """Normalise preprocessed pictures exactly as the training images were (see data docs)."""
-    from ..data import normalize_images
-    from ..training.models import input_is_flat
-
-    side = int(config["side"])
-    stats = config.get("normalization") or {}
-    unit = pixels / 16.0 if side == 8 else pixels  # preprocess gives 0–16 (8×8) or 0–1 (28×28)
-    return normalize_images(
-        unit.reshape(len(unit), side, side),
-        1.0,
-        float(stats.get("mean", 0.0)),
-        float(stats.get("std", 1.0)),
-        flatten=input_is_flat(config),
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     """Print the predicted class and the top probabilities of each image."""
     import tinygrad_digits as tg
 
-    from ..autograd.engine import no_grad
-    from ..data import preprocess_digit_image
+    from ..training.prediction import SIDES, class_labels, preprocess_for, probabilities
 
     device = tg.get_device(args.device)
     model, config = load_model(args.model, device=device)
     side = int(config["side"])
-    if side not in (8, 28):
+    if side not in SIDES:
         raise CLIError(f"predict handles 8×8 and 28×28 models; this one takes {side}×{side}")
-    classes = [str(c) for c in config.get("classes") or range(config["num_classes"])]
+    classes = class_labels(config)
     saves = _input_paths(args.show_input, args.images)
     pixels = np.stack(
         [
-            preprocess_digit_image(image, size=side, invert=args.invert, save_path=save)
+            preprocess_for(config, image, invert=args.invert, save_path=save)
             for image, save in zip(args.images, saves)
         ]
     )
-    with no_grad():
-        logits = model(tg.tensor(model_input(pixels, config), device=device))
-        probs = logits.softmax(1).cpu().numpy().astype(np.float64)
+    probs = probabilities(model, pixels, config, device)
     top = min(args.top, probs.shape[1])
     results = []
     for image, p, save in zip(args.images, probs, saves):
