@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import doctor, evaluate, export, gradcheck, graph, predict, train
+from . import doctor, evaluate, export, gradcheck, graph, predict, serve, train
 
 PROG = "tinygrad-digits"
 # Each command module has add_parser(subparsers), which sets func=run(args) -> int.
-COMMANDS = (train, evaluate, predict, export, gradcheck, graph, doctor)
+COMMANDS = (train, evaluate, predict, export, gradcheck, graph, doctor, serve)
 
 
 class _Parser(argparse.ArgumentParser):
