@@ -2,12 +2,12 @@
 PYTHON ?= python3
 PIP = $(PYTHON) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: train test install install-test graphviz lint bench
+.PHONY: train test install install-test graphviz chromium lint bench
 
 train: install            ## install, then train a digit recogniser on the built-in digits
 	$(PYTHON) -m tinygrad_digits train
 
-test: install-test graphviz   ## install test dependencies, then run the whole suite
+test: install-test graphviz chromium   ## install test dependencies, then run the whole suite
 	$(PYTHON) -m pytest -q
 
 install:
@@ -20,6 +20,11 @@ graphviz:                 ## Graphviz's `dot` renders graph pictures; tests that
 	@command -v dot >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) || \
 	  echo "note: could not install Graphviz's dot (apt-get install graphviz); picture tests will skip"; }
+
+chromium:                 ## Debian's Chromium runs the web page's browser tests (tests/serve); they skip without it
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	  echo "note: could not install Chromium (apt-get install chromium); browser tests will skip"; }
 
 lint:
 	$(PIP) -e ".[dev]"
