@@ -173,8 +173,9 @@ def test_the_page_and_predict_agree(tmp_path: Path, capsys: pytest.CaptureFixtur
     """The CLI's predict and the page give the same probabilities for the same file."""
     from starlette.testclient import TestClient
 
-    from tinygrad_digits.cli import load_model, main
+    from tinygrad_digits.cli import main
     from tinygrad_digits.training import save_checkpoint
+    from tinygrad_digits.training.loading import load_model
 
     config = make_config("mlp", side=8, hidden=[12])
     model = build_model(config)

@@ -93,5 +93,7 @@ def test_missing_run_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_bad_port(model_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["serve", str(model_file), "--port", "70000"]) == 1
-    assert "--port must be 0–65535" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", str(model_file), "--port", "70000"])
+    assert exit_info.value.code == 2
+    assert "expected a port number 0–65535, got '70000'" in capsys.readouterr().err

@@ -29,6 +29,7 @@ def _checked(convert: Callable[[str], Any], valid: Callable[[Any], bool], expect
 positive_int = _checked(int, lambda v: v >= 1, "a positive integer")
 positive_float = _checked(float, lambda v: v > 0 and np.isfinite(v), "a positive number")
 fraction = _checked(float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
+port_number = _checked(int, lambda v: 0 <= v <= 65535, "a port number 0–65535")
 
 
 def hidden_sizes(text: str) -> list[int]:

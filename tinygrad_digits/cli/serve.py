@@ -8,9 +8,9 @@ import socket
 import sys
 from typing import Any
 
+from ..training.loading import load_model
 from .errors import CLIError
-from .loading import load_model
-from .options import add_device_arg
+from .options import add_device_arg, port_number
 
 LOOPBACK_NAMES = ("localhost",)
 
@@ -26,7 +26,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "computation graph. Needs the [serve] extra (Starlette, uvicorn).",
     )
     p.add_argument("run", metavar="RUN", help="model file, or the --out folder of train")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free one)")
+    p.add_argument(
+        "--port", type=port_number, default=8000, help="port (default 8000; 0: any free one)"
+    )
     p.add_argument(
         "--host",
         default="127.0.0.1",
@@ -65,8 +67,6 @@ def run(args: argparse.Namespace) -> int:
 
     from ..serve import Predictor, create_app
 
-    if not 0 <= args.port <= 65535:
-        raise CLIError(f"--port must be 0–65535, got {args.port}")
     try:
         import uvicorn
     except ImportError:
