@@ -74,12 +74,14 @@ def server(cnn_run: Path) -> Iterator[str]:
     """`tinygrad-digits serve RUN --port 0` in a subprocess; yields its address."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "tinygrad_digits", "serve", str(cnn_run), "--port", "0"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    log = cnn_run.parent / "serve.log"  # a file, not a pipe nobody reads: the server never blocks
+    with open(log, "w") as stderr:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
     try:
         line = proc.stdout.readline()
         if "http://" not in line:
-            proc.kill()
-            raise AssertionError(f"serve did not start: {line!r} {proc.stderr.read()}")
+            proc.wait(timeout=10)
+            raise AssertionError(f"serve did not start: {line!r} {log.read_text()}")
         yield line.split(" at ", 1)[1].split()[0].rstrip("/")
     finally:
         proc.terminate()
