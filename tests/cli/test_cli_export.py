@@ -11,9 +11,9 @@ import pytest
 
 import tinygrad_digits as tg
 from tests.cli.test_cli import assert_clean_failure, run
-from tinygrad_digits.cli.predict import model_input
 from tinygrad_digits.data import load_digits_arrays
 from tinygrad_digits.training.loading import load_model
+from tinygrad_digits.training.prediction import model_input
 
 
 @pytest.fixture(scope="module")
