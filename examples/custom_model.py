@@ -33,17 +33,18 @@ from tinygrad_digits.training import Callback, TrainState, fit
 class Swish(tg.Function):
     """swish(x) = x * sigmoid(x), a smooth ReLU-like activation."""
 
-    uses_inputs = True  # backward reads x, so changing x in place afterwards is an error
+    retain_inputs = True  # backward reads x (the default): changing x in place is an error
 
     def forward(self, x):
         xp = self.xp
         e = xp.exp(-xp.abs(x))  # sigmoid without overflow for large |x|
-        self.s = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        return x * self.s
+        s = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        self.save_for_backward(s=s)  # declared, so the engine frees it after backward
+        return x * s
 
     def backward(self, g):  # d swish = s + x s (1 - s), with s = sigmoid(x)
         (x,) = self.parents
-        s = self.saved(self.s, lambda x: x.sigmoid())  # recomputed when differentiating twice
+        s = self.saved("s", lambda x: x.sigmoid())  # recomputed when differentiating twice
         return g * (s + x * s * (1 - s))
 
 

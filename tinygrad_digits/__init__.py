@@ -7,7 +7,8 @@ NumPy on the CPU, CuPy on the GPU, array-api-strict for proving the GPU path; on
 from . import nn, optim
 from .autograd import tensor_functions as _tensor_functions
 from .autograd.anomaly import AnomalyError, detect_anomaly
-from .autograd.engine import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.function import Function
+from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.factories import (
     arange,
     empty,

@@ -8,7 +8,7 @@ import pytest
 
 import tinygrad_digits as tg
 from tinygrad_digits import doctor, nn, viz
-from tinygrad_digits.autograd import engine
+from tinygrad_digits.autograd import hooks
 from tinygrad_digits.diagnostics import thresholds as T
 from tinygrad_digits.diagnostics.findings import CODES, ERROR, WARNING, Finding, sort_findings
 from tinygrad_digits.diagnostics.probe import gradient_norms, layer_weights, run_probe
@@ -49,7 +49,7 @@ def test_one_gradient_factor_behind_both_checks() -> None:
 
 
 def test_probe_records_layers_and_activations_and_removes_its_hook() -> None:
-    hooks = list(engine.forward_hooks)
+    assert not hooks.any_registered()
     model = nn.MLP(6, [5, 4], 3, activation="tanh")
     trace = run_probe(model, tg.randn(8, 6))
     assert [(layer.name, layer.in_features, layer.out_features) for layer in trace.layers] == [
@@ -61,7 +61,7 @@ def test_probe_records_layers_and_activations_and_removes_its_hook() -> None:
         ("tanh", "layers.0"),
         ("tanh", "layers.1"),
     ]
-    assert engine.forward_hooks == hooks
+    assert not hooks.any_registered()
 
     class Broken(nn.Module):
         def forward(self, x: tg.Tensor) -> tg.Tensor:
@@ -69,7 +69,7 @@ def test_probe_records_layers_and_activations_and_removes_its_hook() -> None:
 
     with pytest.raises(RuntimeError, match="boom"):
         run_probe(Broken(), tg.randn(2, 2))
-    assert engine.forward_hooks == hooks
+    assert not hooks.any_registered()
 
 
 def test_probe_measures_per_layer_gradients() -> None:

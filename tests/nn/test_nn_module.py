@@ -10,7 +10,7 @@ import pytest
 
 import tinygrad_digits as tg
 from tinygrad_digits import nn
-from tinygrad_digits.autograd import engine as autograd
+from tinygrad_digits.autograd.hooks import running_modules
 from tinygrad_digits.nn.utils import functional_call
 
 
@@ -112,7 +112,7 @@ def test_call_records_the_module_stack_and_node_scope() -> None:
 
     class Spy(nn.Module):
         def forward(self, x: tg.Tensor) -> tg.Tensor:
-            seen.append(list(autograd.module_stack))
+            seen.append(list(running_modules()))
             return x * 2
 
     spy = Spy()
@@ -120,7 +120,7 @@ def test_call_records_the_module_stack_and_node_scope() -> None:
     x = tg.ones(2, requires_grad=True)
     out = outer(x)
     assert seen == [[outer, spy]]
-    assert autograd.module_stack == []
+    assert running_modules() == ()
     assert out._ctx.scope is spy
 
     class Boom(nn.Module):
@@ -129,7 +129,7 @@ def test_call_records_the_module_stack_and_node_scope() -> None:
 
     with pytest.raises(RuntimeError, match="boom"):
         nn.Sequential(Boom())(x)
-    assert autograd.module_stack == []
+    assert running_modules() == ()
 
 
 # --- modes, grads, devices --------------------------------------------------------------------

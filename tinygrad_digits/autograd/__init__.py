@@ -6,7 +6,8 @@ also names the functional API: ``grad``, ``gradcheck``, ``gradgradcheck``, ``det
 """
 
 from .anomaly import AnomalyError, detect_anomaly
-from .engine import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .function import Function
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .grad_api import grad
 from .gradcheck import gradcheck, gradgradcheck
 from .tensor import Tensor

@@ -14,7 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import GradientError
-from . import engine as autograd
+from .function import Function
+from .grad_mode import in_backward
+from .hooks import register_backward_rule_hook, register_forward_op_hook, register_grad_hook
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -31,14 +33,14 @@ def _user_frame() -> traceback.FrameSummary | None:
     return None
 
 
-def _where(fn: autograd.Function) -> str:
-    frame = fn.__dict__.get("created_at")
+def _where(fn: Function) -> str:
+    frame = getattr(fn, "created_at", None)
     if frame is None:
         return "an unknown line"
     return f'File "{frame.filename}", line {frame.lineno}, in {frame.name}: {frame.line}'
 
 
-def _shapes(fn: autograd.Function) -> str:
+def _shapes(fn: Function) -> str:
     parents = getattr(fn, "parents", None) or ()
     return ", ".join(str(tuple(p.shape)) for p in parents) or "no tensor inputs"
 
@@ -56,10 +58,10 @@ def _bad(tensor: Any) -> str | None:
     return None
 
 
-def _on_forward(fn: autograd.Function, out: Any) -> None:
-    if autograd.in_backward():
+def _on_forward(fn: Function, out: Any) -> None:
+    if in_backward():
         return  # ops inside backward rules are checked through what the rule returns
-    fn.__dict__["created_at"] = _user_frame()
+    fn.created_at = _user_frame()
     found = _bad(out)
     if found is None:
         return
@@ -80,7 +82,7 @@ def _on_forward(fn: autograd.Function, out: Any) -> None:
     )
 
 
-def _on_gradient(fn: autograd.Function, grad: Any) -> None:
+def _on_gradient(fn: Function, grad: Any) -> None:
     found = _bad(grad)
     if found is not None:
         raise AnomalyError(
@@ -91,7 +93,7 @@ def _on_gradient(fn: autograd.Function, grad: Any) -> None:
         )
 
 
-def _on_backward(fn: autograd.Function, grads: tuple) -> None:
+def _on_backward(fn: Function, grads: tuple) -> None:
     for i, g in enumerate(grads):
         found = None if g is None else _bad(g)
         if found is not None:
@@ -109,12 +111,9 @@ def detect_anomaly(check_nan: bool = True) -> Iterator[None]:
     if not check_nan:
         yield
         return
-    autograd.forward_hooks.append(_on_forward)
-    autograd.grad_observers.append(_on_gradient)
-    autograd.backward_hooks.append(_on_backward)
-    try:
+    with (
+        register_forward_op_hook(_on_forward),
+        register_grad_hook(_on_gradient),
+        register_backward_rule_hook(_on_backward),
+    ):
         yield
-    finally:
-        autograd.forward_hooks.remove(_on_forward)
-        autograd.grad_observers.remove(_on_gradient)
-        autograd.backward_hooks.remove(_on_backward)

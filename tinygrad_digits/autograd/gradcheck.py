@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import GradcheckError
-from .engine import set_grad_enabled
+from .grad_mode import set_grad_enabled
 from .grad_api import grad
 from .tensor import Tensor
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import weakref
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -19,9 +20,12 @@ from ..ops import matmul as M
 from ..ops import movement as V
 from ..ops import reduce as R
 from ..ops import softmax as S
-from . import engine as autograd
+from . import engine, function
 from .dims import Dim, count, normalize_dims, resolve_shape, shape_args
-from .engine import Function, is_grad_enabled, run_backward
+from .engine import run_backward
+from .function import Function, _device_mismatch
+from .grad_mode import is_grad_enabled
+from .hooks import RemovableHandle, register_dict_hook
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -291,14 +295,30 @@ class Tensor:
         """Keep .grad on this non-leaf tensor after backward (leaves always keep theirs)."""
         if not self.requires_grad:
             raise GradientError("can't retain_grad on a tensor that does not require grad")
-        if self._ctx is not None:
-            import weakref
-
-            self._ctx.retained = weakref.ref(self)
+        if self._ctx is not None and not self.retains_grad:
+            self.register_hook(engine.RetainGrad(self))
 
     @property
     def retains_grad(self) -> builtins.bool:
-        return self._ctx is not None and self._ctx.retained is not None
+        hooks = self._ctx.grad_hooks if self._ctx is not None else None
+        return hooks is not None and any(isinstance(h, engine.RetainGrad) for h in hooks.values())
+
+    def register_hook(self, hook: Any) -> RemovableHandle:
+        """Call hook(grad) with this tensor's gradient during backward; a tensor it returns
+        replaces the gradient (as torch). A leaf's hook runs on each gradient delivered to it."""
+        if not self.requires_grad:
+            raise GradientError("can't register a hook on a tensor that does not require grad")
+        node = self._ctx
+        if node is not None:
+            if node.grad_hooks is None:
+                node.grad_hooks = {}
+            return register_dict_hook(node.grad_hooks, hook)
+        key = id(self)
+        own = engine.leaf_hooks.get(key)
+        if own is None:
+            own = engine.leaf_hooks[key] = {}
+            weakref.finalize(self, engine.leaf_hooks.pop, key, None)
+        return register_dict_hook(own, hook)
 
     def backward(
         self,
@@ -834,8 +854,6 @@ class Tensor:
         for k in parts:
             if isinstance(k, Tensor):
                 if k.device is not self.device:
-                    from .engine import _device_mismatch
-
                     _device_mismatch("index", [self, k])
                 out.append(k.data)
                 advanced = True
@@ -953,7 +971,7 @@ def _make_tensor(data: Any, device: Device, requires_grad: bool) -> Tensor:
 
 _new = object.__new__
 Tensor._make = staticmethod(_make_tensor)
-autograd._make_tensor = _make_tensor
+function._make_tensor = _make_tensor
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -986,7 +1004,5 @@ def _as_gradient(gradient: Any, like: Tensor) -> Tensor:
             f"backward: gradient has shape {gradient.shape} but the tensor has {like.shape}"
         )
     if gradient.device is not like.device:
-        from .engine import _device_mismatch
-
         _device_mismatch("backward", [like, gradient])
     return gradient

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import engine
-from ..autograd.engine import Function, set_grad_enabled
+from ..autograd.function import Function
+from ..autograd.grad_mode import in_backward, set_grad_enabled
+from ..autograd.hooks import RemovableHandle, register_forward_op_hook, running_modules
 from ..autograd.tensor import Tensor
 from ..backend.device import Device
 from ..backend.registry import device_of_array, get_default_device
@@ -112,21 +113,16 @@ class _Recorder:
         return LayerUse(label, op, int(fan_in), int(w[0]))
 
 
-@contextlib.contextmanager
-def _recording(rec: _Recorder) -> Iterator[None]:
+def _recording(rec: _Recorder) -> RemovableHandle:
     """Show `rec` every op made in forward while the block runs. The one function that uses
-    autograd's hook state (forward hooks, the running-module stack)."""
+    autograd's hooks (a forward-op hook, the running-module stack)."""
 
     def on_forward(fn: Function, out: Tensor) -> None:
-        if not engine.in_backward():
-            stack = engine.module_stack
+        if not in_backward():
+            stack = running_modules()
             rec.record(fn, out, stack[-1] if stack else None)
 
-    engine.forward_hooks.append(on_forward)
-    try:
-        yield
-    finally:
-        engine.forward_hooks.remove(on_forward)
+    return register_forward_op_hook(on_forward)
 
 
 def run_probe(model: Any, x: Tensor, grad: bool = False) -> Trace:

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from ..autograd.engine import no_grad
+from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..diagnostics.findings import (
     ERROR,

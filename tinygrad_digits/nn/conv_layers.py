@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from .. import dtypes
-from ..autograd.engine import no_grad
+from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend.registry import DeviceLike, get_device
 from ..errors import ShapeError

@@ -94,10 +94,11 @@ def _describe(where: Any) -> str:
         return where
     extra = where.extra_repr() if hasattr(where, "extra_repr") else ""
     text = f"{type(where).__name__}({extra})"
-    from ..autograd.engine import module_stack
+    from ..autograd.hooks import running_modules
 
-    if module_stack and module_stack[0] is not where:  # say where it sits in the model
-        root = module_stack[0]
+    stack = running_modules()
+    if stack and stack[0] is not where:  # say where it sits in the model
+        root = stack[0]
         for name, mod in root.named_modules():
             if mod is where:
                 return f"{text} (at '{name}' in {type(root).__name__})"

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd.engine import _device_mismatch, is_grad_enabled, no_grad
+from ..autograd.function import _device_mismatch
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.tensor import Tensor
 from ..backend.conv_kernels import Window
 from ..errors import ShapeError

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ..autograd.engine import no_grad
+from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..errors import ShapeError
 

@@ -14,14 +14,24 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import dtypes
-from ..autograd import engine as autograd
-from ..autograd.engine import no_grad
+from ..autograd.grad_mode import no_grad
+from ..autograd.hooks import RemovableHandle, pop_module, push_module, register_dict_hook
 from ..autograd.tensor import Tensor
 from ..backend.device import Device
 from ..backend.registry import parse_to_args
 from .parameter import Parameter, copy_tensor
 
-_module_stack = autograd.module_stack
+
+# What Module.__init__ sets up; a subclass that skips super().__init__() lacks it.
+_MODULE_STATE = (
+    "_parameters",
+    "_buffers",
+    "_modules",
+    "_non_persistent",
+    "training",
+    "_forward_pre_hooks",
+    "_forward_hooks",
+)
 
 
 class StateDictError(RuntimeError):
@@ -39,8 +49,8 @@ class Module:
     """Base class for layers and models: subclass it, assign layers in __init__, write forward.
 
     Call `super().__init__()` first in a subclass's __init__, then assign Parameters and
-    Modules as attributes; calling the module runs `forward` (with the module recorded on
-    `autograd.module_stack`, so graph pictures can group ops by module).
+    Modules as attributes; calling the module runs `forward` (with the module pushed on the
+    running-module stack of `autograd.hooks`, so graph pictures can group ops by module).
     """
 
     training: bool
@@ -52,6 +62,8 @@ class Module:
         d["_non_persistent"] = set()
         d["_modules"] = {}
         d["training"] = True
+        d["_forward_pre_hooks"] = {}
+        d["_forward_hooks"] = {}
 
     # --- running ---------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -61,11 +73,40 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        _module_stack.append(self)
+        d = self.__dict__
+        if d.get("_forward_pre_hooks") or d.get("_forward_hooks"):
+            return self._call_with_hooks(args, kwargs)
+        push_module(self)
         try:
             return self.forward(*args, **kwargs)
         finally:
-            _module_stack.pop()
+            pop_module()
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        push_module(self)
+        try:
+            for hook in tuple(self._forward_pre_hooks.values()):
+                new = hook(self, args)
+                if new is not None:
+                    args = new if isinstance(new, tuple) else (new,)
+            out = self.forward(*args, **kwargs)
+            for hook in tuple(self._forward_hooks.values()):
+                new = hook(self, args, out)
+                if new is not None:
+                    out = new
+            return out
+        finally:
+            pop_module()
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call hook(module, args) before each forward; a value it returns replaces the
+        positional args (a tuple, or one value), as in torch."""
+        return register_dict_hook(self._forward_pre_hooks, hook)
+
+    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call hook(module, args, output) after each forward; a value it returns replaces
+        the output, as in torch."""
+        return register_dict_hook(self._forward_hooks, hook)
 
     # --- registration ----------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -109,7 +150,7 @@ class Module:
 
     def __getattr__(self, name: str) -> Any:
         # only reached when normal lookup fails
-        if name in ("_parameters", "_buffers", "_modules", "_non_persistent", "training"):
+        if name in _MODULE_STATE:
             raise AttributeError(
                 f"{type(self).__name__} is not initialised as a Module: call "
                 "super().__init__() at the start of its __init__"

@@ -3,7 +3,7 @@ affine transform in forward, the classic closed-form gradient in Tensor ops in b
 
 from __future__ import annotations
 
-from ..autograd.engine import Function, is_grad_enabled
+from ..autograd.function import Function
 
 
 def normalise(x, dims, eps):
@@ -26,9 +26,9 @@ class BatchNorm(Function):
         var = xp.mean(xhat * xhat, axis=dims, keepdims=True)
         if track is not None:
             track(mean, var)
-        self.inv = 1 / xp.sqrt(var + eps)
-        xhat *= self.inv
-        self.xhat = xhat
+        inv = 1 / xp.sqrt(var + eps)
+        xhat *= inv
+        self.save_for_backward(xhat=xhat, inv=inv)
         shape = mean.shape
         params = iter(params)
         out = xhat * xp.reshape(next(params), shape) if affine[0] else xhat * 1  # never xhat
@@ -36,28 +36,41 @@ class BatchNorm(Function):
             out += xp.reshape(next(params), shape)
         return out
 
-    def backward(
-        self, g
-    ):  # dx = w inv (g - mean(g) - xhat mean(g xhat)), dw = sum(g xhat), db = sum(g)
+    def backward(self, g):
+        x = self.parents[0]
+        xhat, inv = normalise(x, self.dims, self.eps)  # as functions of x, for higher orders
+        return self._grads(
+            g, xhat, inv, lambda a: a.sum(dim=self.dims, keepdim=True), lambda a, s: a.reshape(s)
+        )
+
+    def backward_arrays(self, g):  # the same on raw arrays, from the saved xhat and 1/std
+        xp, saved = self.xp, self.saved_arrays
+        return self._grads(
+            g,
+            saved["xhat"],
+            saved["inv"],
+            lambda a: xp.sum(a, axis=self.dims, keepdims=True),
+            xp.reshape,
+            raw=True,
+        )
+
+    def _grads(self, g, xhat, inv, total, reshape, raw=False):
+        """dx = w inv (g - mean(g) - xhat mean(g xhat)), dw = sum(g xhat), db = sum(g), the same
+        code for tensors and arrays; dx as g*scale - (xhat*a + b), per-channel a, b: 4 passes."""
         x, *params = self.parents
         weight = params[0] if self.affine[0] else None
         bias = params[-1] if self.affine[1] else None
-        dims = self.dims
-        if is_grad_enabled():  # recorded: xhat and inv as functions of x, for higher orders
-            xhat, inv = normalise(x, dims, self.eps)
-        else:
-            xhat, inv = self.const(self.xhat), self.const(self.inv)
-        shape = inv.shape
         count = x.numel() // x.shape[1]
-        g_sum = g.sum(dim=dims, keepdim=True)
-        gx_sum = (g * xhat).sum(dim=dims, keepdim=True)
-        gx = None
-        if x.requires_grad:  # as g*scale - (xhat*a + b): per-channel a, b; 4 passes over x
-            scale = inv * weight.reshape(shape) if weight is not None else inv
-            gx = g * scale - (xhat * (scale * gx_sum / count) + scale * g_sum / count)
-        grads = [gx]
+        g_sum = total(g)
+        gx_sum = total(g * xhat)
+        grads = [None]
+        if x.requires_grad:
+            scale = inv
+            if weight is not None:
+                scale = inv * reshape(weight.data if raw else weight, inv.shape)
+            grads[0] = g * scale - (xhat * (scale * gx_sum / count) + scale * g_sum / count)
         if weight is not None:
-            grads.append(gx_sum.reshape(weight.shape) if weight.requires_grad else None)
+            grads.append(reshape(gx_sum, weight.shape) if weight.requires_grad else None)
         if bias is not None:
-            grads.append(g_sum.reshape(bias.shape) if bias.requires_grad else None)
+            grads.append(reshape(g_sum, bias.shape) if bias.requires_grad else None)
         return tuple(grads)

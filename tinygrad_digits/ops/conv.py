@@ -6,14 +6,14 @@ backward, and the backward of that backward, come from these two rules and MatMu
 
 from __future__ import annotations
 
-from ..autograd.engine import Function
+from ..autograd.function import Function
 from ..backend import conv_kernels as K
 
 
 class Im2Col(Function):
     """(N, C, H, W) -> (N, C*kh*kw, OH*OW): every window as a column; padding holds `value`."""
 
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, x, win, value=0.0):
         self.win, self.hw = win, x.shape[2:]
@@ -26,7 +26,7 @@ class Im2Col(Function):
 class Col2Im(Function):
     """(N, C*kh*kw, OH*OW) -> (N, C, H, W): add every column onto its window (overlaps sum)."""
 
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, cols, win, hw):
         self.win = win
@@ -47,8 +47,9 @@ class Conv2d(Function):
         xp = self.xp
         n, co, g = x.shape[0], w.shape[0], groups
         self.win, self.hw, self.groups = win, x.shape[2:], groups
-        self.cols = K.im2col(self.device, x, win)  # (N, C_in*kh*kw, P)
-        cols = xp.reshape(self.cols, (n, g, -1, self.cols.shape[2]))
+        flat = K.im2col(self.device, x, win)  # (N, C_in*kh*kw, P)
+        self.save_for_backward(cols=flat)
+        cols = xp.reshape(flat, (n, g, -1, flat.shape[2]))
         out = xp.matmul(xp.reshape(w, (g, co // g, -1)), cols)  # (N, G, C_out/G, P)
         out = xp.reshape(out, (n, co, -1))
         if bias:
@@ -70,7 +71,7 @@ class Conv2d(Function):
                 gcols = (w3.mT @ g4).reshape((n, -1, g4.shape[3]))
                 gx = Col2Im.apply(gcols, win=self.win, hw=self.hw)
         if w.requires_grad:
-            cols = self.saved(self.cols, lambda x, *_: Im2Col.apply(x, win=self.win))
+            cols = self.saved("cols", lambda x, *_: Im2Col.apply(x, win=self.win))
             cols = cols.reshape((n, gr, -1, g4.shape[3]))
             gw = (g4 @ cols.mT).sum(0).reshape(w.shape)
         if not bias:

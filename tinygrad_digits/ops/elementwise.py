@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-from ..autograd.engine import Function
+from ..autograd.function import Function
 
 
 class Add(Function):
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, a, b):
         return a + b
@@ -18,7 +18,7 @@ class Add(Function):
 
 
 class Sub(Function):
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, a, b):
         return a - b
@@ -48,7 +48,7 @@ class Div(Function):
 
 
 class Neg(Function):
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, x):
         return -x
@@ -89,15 +89,15 @@ class Pow(Function):
 
 
 class Exp(Function):
-    uses_inputs = False
-    saves_output = True
+    retain_inputs = False
 
     def forward(self, x):
-        self.out = self.xp.exp(x)
-        return self.out
+        out = self.xp.exp(x)
+        self.save_for_backward(output=out)
+        return out
 
     def backward(self, g):  # d exp(x) = exp(x) dx
-        return g * self.saved(self.out, lambda x: x.exp())
+        return g * self.saved("output", lambda x: x.exp())
 
 
 class Log(Function):
@@ -109,15 +109,15 @@ class Log(Function):
 
 
 class Sqrt(Function):
-    uses_inputs = False
-    saves_output = True
+    retain_inputs = False
 
     def forward(self, x):
-        self.out = self.xp.sqrt(x)
-        return self.out
+        out = self.xp.sqrt(x)
+        self.save_for_backward(output=out)
+        return out
 
     def backward(self, g):  # d sqrt(x) = dx / (2 sqrt(x))
-        return g / (2 * self.saved(self.out, lambda x: x.sqrt()))
+        return g / (2 * self.saved("output", lambda x: x.sqrt()))
 
 
 class Abs(Function):
@@ -129,40 +129,42 @@ class Abs(Function):
 
 
 class Tanh(Function):
-    uses_inputs = False
-    saves_output = True
+    retain_inputs = False
 
     def forward(self, x):
-        self.out = self.xp.tanh(x)
-        return self.out
+        out = self.xp.tanh(x)
+        self.save_for_backward(output=out)
+        return out
 
     def backward(self, g):  # d tanh(x) = (1 - tanh(x)^2) dx
-        t = self.saved(self.out, lambda x: x.tanh())
+        t = self.saved("output", lambda x: x.tanh())
         return g * (1 - t * t)
 
 
 class Sigmoid(Function):
-    uses_inputs = False
-    saves_output = True
+    retain_inputs = False
 
     def forward(self, x):
         xp = self.xp
         e = xp.exp(-xp.abs(x))  # never overflows, unlike exp(-x) for large negative x
-        self.out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        return self.out
+        out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        self.save_for_backward(output=out)
+        return out
 
     def backward(self, g):  # d s(x) = s(x) (1 - s(x)) dx
-        s = self.saved(self.out, lambda x: x.sigmoid())
+        s = self.saved("output", lambda x: x.sigmoid())
         return g * s * (1 - s)
 
 
 class Relu(Function):
+    retain_inputs = False
+
     def forward(self, x):
-        self.mask = self.device.as_mask(x > 0, x.dtype)  # multiplying beats xp.where
+        self.save_for_backward(mask=self.device.as_mask(x > 0, x.dtype))  # multiplying beats where
         return self.xp.maximum(x, 0.0)
 
     def backward(self, g):  # d relu(x) = [x > 0] dx, with relu'(0) = 0
-        return Mul.apply(g, self.const(self.mask))
+        return Mul.apply(g, self.saved("mask"))
 
 
 class LeakyRelu(Function):
@@ -210,6 +212,8 @@ def _tie_share(xp, wins, ties, dtype):
 
 
 class Clamp(Function):
+    retain_inputs = False
+
     def forward(self, x, low, high):
         xp = self.xp
         self.low, self.high = low, high  # read by the ONNX exporter
@@ -218,15 +222,15 @@ class Clamp(Function):
             inside = inside & (x >= low)
         if high is not None:
             inside = inside & (x <= high)
-        self.inside = inside
+        self.save_for_backward(inside=inside)
         return xp.clip(x, low, high)
 
     def backward(self, g):  # gradient passes where low <= x <= high (bounds included, as torch)
-        return g.masked(self.inside)
+        return g.masked(self.saved_arrays["inside"])
 
 
 class Where(Function):
-    uses_inputs = False
+    retain_inputs = (0,)  # the condition; a and b only route the gradient
 
     def forward(self, cond, a, b):
         return self.xp.where(cond, a, b)
@@ -237,14 +241,14 @@ class Where(Function):
 
 
 class Masked(Function):
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, x, mask):
-        self.mask = mask
+        self.save_for_backward(mask=mask)
         return self.xp.where(mask, x, 0.0)
 
     def backward(self, g):  # d(x * [mask]) = [mask] dx; the mask is a constant
-        return g.masked(self.mask)
+        return g.masked(self.saved_arrays["mask"])
 
 
 class Softplus(Function):
@@ -277,13 +281,14 @@ class Log1p(Function):
 class Dropout(Function):
     """Inverted dropout: zero each element with probability p, scale survivors by 1/(1-p)."""
 
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, x, p):
         dev = self.device
         u = dev.random("uniform", tuple(x.shape), dev.numpy_dtype(x), low=0.0, high=1.0)
-        self.scale = self.xp.astype(u >= p, x.dtype) * (1.0 / (1.0 - p))
-        return x * self.scale
+        scale = self.xp.astype(u >= p, x.dtype) * (1.0 / (1.0 - p))
+        self.save_for_backward(scale=scale)
+        return x * scale
 
     def backward(self, g):  # d(x * mask / (1-p)) = mask / (1-p) dx ; the mask is a constant
-        return g * self.const(self.scale)
+        return g * self.saved("scale")

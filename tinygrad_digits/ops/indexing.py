@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..autograd.engine import Function
+from ..autograd.function import Function
 
 
 class GetItem(Function):
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, x, key, advanced):
         self.in_shape, self.key, self.advanced = x.shape, key, advanced
@@ -19,7 +19,7 @@ class GetItem(Function):
 class IndexAdd(Function):
     """zeros(shape) with the input added at `key`: the adjoint of GetItem."""
 
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, values, shape, key, advanced):
         self.key, self.advanced = key, advanced

@@ -8,7 +8,7 @@ wrong derivative. Backwards use Tensor ops, so second derivatives work (gradgrad
 
 from __future__ import annotations
 
-from ..autograd.engine import Function, is_grad_enabled
+from ..autograd.function import Function
 from .elementwise import Softplus
 
 
@@ -22,14 +22,14 @@ class CrossEntropy(Function):
     def forward(self, logits, labels, reduction, smoothing):
         xp = self.xp
         n, c = logits.shape
-        self.reduction, self.smoothing, self.labels = reduction, smoothing, labels
+        self.reduction, self.smoothing = reduction, smoothing
         shifted = logits - xp.max(logits, axis=1, keepdims=True)
         e = xp.exp(shifted)
         total = xp.sum(e, axis=1, keepdims=True)
         logp = shifted - xp.log(total)
-        self.probs = e / total
-        self.rows = xp.arange(n, **self.device.creation_kw)
-        picked = self.device.getitem(logp, (self.rows, labels))
+        rows = xp.arange(n, **self.device.creation_kw)
+        self.save_for_backward(probs=e / total, rows=rows, labels=labels)
+        picked = self.device.getitem(logp, (rows, labels))
         if smoothing:
             losses = -(1 - smoothing) * picked - smoothing / c * xp.sum(logp, axis=1)
         else:
@@ -41,35 +41,34 @@ class CrossEntropy(Function):
 
     def _target(self, c, dtype):
         xp = self.xp
-        classes = xp.arange(c, dtype=self.labels.dtype, **self.device.creation_kw)
-        onehot = xp.astype(self.labels[:, None] == classes, dtype)
+        labels = self.saved_arrays["labels"]
+        classes = xp.arange(c, dtype=labels.dtype, **self.device.creation_kw)
+        onehot = xp.astype(labels[:, None] == classes, dtype)
         if self.smoothing:
             onehot = onehot * (1 - self.smoothing) + self.smoothing / c
         return onehot
 
     def backward(self, g):  # d CE / d logits = (softmax - target) * upstream (/ N for mean)
         logits = self.parents[0]
-        if not is_grad_enabled() and self.reduction != "none":
-            return self._fast_backward(g), None
-        p = self.saved(self.probs, lambda x, _: x.softmax(1))
-        diff = p - self.const(self._target(logits.shape[1], self.probs.dtype))
+        p = self.saved("probs", lambda x, _: x.softmax(1))
+        diff = p - self.const(self._target(logits.shape[1], p.data.dtype))
         if self.reduction == "none":
             return diff * g.reshape((-1, 1)), None
         if self.reduction == "mean":
             g = g / logits.shape[0]
         return diff * g, None
 
-    def _fast_backward(self, g):
-        """The same gradient on raw arrays, without building Tensor ops or a one-hot matrix."""
-        device = self.device
-        diff = device.copy(self.probs)  # the saved values stay intact for retain_graph
+    def backward_arrays(self, g):  # the same on raw arrays, without a one-hot matrix
+        device, saved = self.device, self.saved_arrays
+        diff = device.copy(saved["probs"])  # the saved values stay intact for retain_graph
         n, c = diff.shape
-        key = (self.rows, self.labels)
+        key = (saved["rows"], saved["labels"])
         device.setitem(diff, key, device.getitem(diff, key) - (1 - self.smoothing))
         if self.smoothing:
             diff -= self.smoothing / c
-        scale = g.data / n if self.reduction == "mean" else g.data
-        return self.const(diff * scale)
+        if self.reduction == "none":
+            return diff * self.xp.reshape(g, (-1, 1)), None
+        return diff * (g / n if self.reduction == "mean" else g), None
 
 
 class BCEWithLogits(Function):

@@ -3,7 +3,7 @@ Linear layer op, one node for x @ W.T + b."""
 
 from __future__ import annotations
 
-from ..autograd.engine import Function, is_grad_enabled
+from ..autograd.function import Function
 
 
 class MatMul(Function):
@@ -12,21 +12,15 @@ class MatMul(Function):
 
     def backward(self, g):  # d(AB) = dA B + A dB; broadcast batch dims are summed by the engine
         a, b = self.parents
-        if not is_grad_enabled():  # not recorded: two BLAS calls on raw arrays, no extra nodes
-            xp = self.xp
-            ga = (
-                self.const(xp.matmul(g.data, xp.matrix_transpose(b.data)))
-                if a.requires_grad
-                else None
-            )
-            gb = (
-                self.const(xp.matmul(xp.matrix_transpose(a.data), g.data))
-                if b.requires_grad
-                else None
-            )
-            return ga, gb
         ga = g @ b.mT if a.requires_grad else None
         gb = a.mT @ g if b.requires_grad else None
+        return ga, gb
+
+    def backward_arrays(self, g):  # the same, as two BLAS calls on raw arrays
+        a, b = self.parents
+        xp = self.xp
+        ga = xp.matmul(g, xp.matrix_transpose(b.data)) if a.requires_grad else None
+        gb = xp.matmul(xp.matrix_transpose(a.data), g) if b.requires_grad else None
         return ga, gb
 
 
@@ -42,20 +36,30 @@ class Linear(Function):
     def backward(self, g):  # dx = g W ; dW = g^T x (batch dims flattened) ; db = sum_batch g
         x, w = self.parents[0], self.parents[1]
         out_f, in_f = w.shape
-        if not is_grad_enabled() and g.ndim == 2 and x.ndim == 2:
-            # not recorded (no create_graph): the same maths on raw arrays, without the
-            # per-op overhead of Tensor ops; the Tensor-op path below serves higher orders
-            gd = g.data
-            gx = self.const(gd @ w.data) if x.requires_grad else None
-            gw = self.const(gd.T @ x.data) if w.requires_grad else None
-            if len(self.parents) == 2:
-                return gx, gw
-            gb = self.const(self.xp.sum(gd, axis=0)) if self.parents[2].requires_grad else None
-            return gx, gw, gb
         gx = g @ w if x.requires_grad else None
         gw = g.reshape(-1, out_f).mT @ x.reshape(-1, in_f) if w.requires_grad else None
         if len(self.parents) == 2:
             return gx, gw
         b = self.parents[2]
         gb = g.reshape(-1, out_f).sum(0) if b.requires_grad else None
+        return gx, gw, gb
+
+    def backward_arrays(self, g):  # the same on raw arrays, without Tensor-op overhead
+        x, w = self.parents[0], self.parents[1]
+        xp = self.xp
+        gx = xp.matmul(g, w.data) if x.requires_grad else None
+        gw = None
+        if w.requires_grad:
+            out_f, in_f = w.shape
+            g2, x2 = (
+                (g, x.data)
+                if g.ndim == 2
+                else (xp.reshape(g, (-1, out_f)), xp.reshape(x.data, (-1, in_f)))
+            )
+            gw = xp.matmul(xp.matrix_transpose(g2), x2)
+        if len(self.parents) == 2:
+            return gx, gw
+        gb = None
+        if self.parents[2].requires_grad:
+            gb = xp.sum(g, axis=tuple(range(g.ndim - 1)))
         return gx, gw, gb

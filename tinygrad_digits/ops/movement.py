@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..autograd.engine import Function
+from ..autograd.function import Function
 
 
 class Reshape(Function):
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, x, shape):
         self.in_shape = x.shape
@@ -17,7 +17,7 @@ class Reshape(Function):
 
 
 class Permute(Function):
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, x, dims):
         self.dims = dims
@@ -31,7 +31,7 @@ class Permute(Function):
 
 
 class Expand(Function):
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, x, shape):
         return self.xp.broadcast_to(x, shape)
@@ -41,7 +41,7 @@ class Expand(Function):
 
 
 class Cast(Function):
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, x, dtype):
         self.in_dtype = x.dtype
@@ -52,7 +52,7 @@ class Cast(Function):
 
 
 class Concat(Function):
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, *arrays, axis):
         self.axis = axis
@@ -69,7 +69,7 @@ class Concat(Function):
 
 
 class Pad(Function):
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, x, widths, value):
         xp = self.xp
@@ -85,7 +85,7 @@ class Pad(Function):
 
 
 class ToDevice(Function):
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, x, target):
         self.source = self.device

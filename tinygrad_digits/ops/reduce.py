@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..autograd.engine import Function
+from ..autograd.function import Function
 
 
 def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
@@ -13,7 +13,7 @@ def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[in
 
 
 class Sum(Function):
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, x, axes, keepdim):
         self.in_shape, self.axes = x.shape, axes
@@ -26,7 +26,7 @@ class Sum(Function):
 class BroadcastTo(Function):
     """A reduced gradient spread back over the reduced axes (the adjoint of Sum)."""
 
-    uses_inputs = False
+    retain_inputs = False
 
     def forward(self, g, kept, shape):
         self.kept, self.in_shape = kept, g.shape
@@ -45,15 +45,15 @@ class Amax(Function):
         self.axes, self.smallest = axes, smallest
         reduce = xp.min if smallest else xp.max
         kept = reduce(x, axis=axes, keepdims=True)
-        self.kept = kept
+        self.save_for_backward(kept=kept)
         return kept if keepdim else xp.reshape(kept, _drop(kept.shape, axes))
 
     def backward(self, g):  # d max = [x is a maximum] / (number of maxima) * upstream
         xp = self.xp
-        x = self.parents[0].data
-        hit = xp.astype(x == self.kept, x.dtype)
+        x, kept = self.parents[0].data, self.saved_arrays["kept"]
+        hit = xp.astype(x == kept, x.dtype)
         share = hit / xp.sum(hit, axis=self.axes, keepdims=True)
-        return g.reshape(self.kept.shape) * self.const(share)
+        return g.reshape(kept.shape) * self.const(share)
 
 
 def _drop(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:

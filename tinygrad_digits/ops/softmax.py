@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..autograd.engine import Function
+from ..autograd.function import Function
 
 
 def _log_softmax(xp, x, axis):
@@ -11,28 +11,28 @@ def _log_softmax(xp, x, axis):
 
 
 class LogSoftmax(Function):
-    uses_inputs = False
-    saves_output = True
+    retain_inputs = False
 
     def forward(self, x, axis):
         self.axis = axis
-        self.out = _log_softmax(self.xp, x, axis)
-        return self.out
+        out = _log_softmax(self.xp, x, axis)
+        self.save_for_backward(output=out)
+        return out
 
     def backward(self, g):  # d log_softmax = g - softmax * sum(g)
-        p = self.saved(self.out, lambda x: x.log_softmax(self.axis)).exp()
+        p = self.saved("output", lambda x: x.log_softmax(self.axis)).exp()
         return g - p * g.sum(dim=self.axis, keepdim=True)
 
 
 class Softmax(Function):
-    uses_inputs = False
-    saves_output = True
+    retain_inputs = False
 
     def forward(self, x, axis):
         self.axis = axis
-        self.out = self.xp.exp(_log_softmax(self.xp, x, axis))
-        return self.out
+        out = self.xp.exp(_log_softmax(self.xp, x, axis))
+        self.save_for_backward(output=out)
+        return out
 
     def backward(self, g):  # d softmax = p * (g - sum(g * p))
-        p = self.saved(self.out, lambda x: x.softmax(self.axis))
+        p = self.saved("output", lambda x: x.softmax(self.axis))
         return p * (g - (g * p).sum(dim=self.axis, keepdim=True))

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..autograd.engine import no_grad
+from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend.registry import DeviceLike, get_device
 from ..nn import functional as F

@@ -15,7 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import engine as autograd
+from ..autograd.hooks import (
+    RemovableHandle,
+    register_forward_op_hook,
+    register_grad_hook,
+    running_modules,
+)
 from ..autograd.tensor import Tensor
 
 # What a leaf tensor is, in the picture: trainable, data fed in, or a constant inside an op.
@@ -169,7 +174,7 @@ class _ModuleNames:
         self._keep.append(m)
         return path
 
-    def note_stack(self, stack: list[Any]) -> None:
+    def note_stack(self, stack: tuple[Any, ...]) -> None:
         for outer, inner in zip(stack, stack[1:]):
             if id(inner) not in self.parent and id(inner) not in self.paths:
                 self.parent[id(inner)] = outer
@@ -372,7 +377,7 @@ class Graph:
 
     # --- gradients ------------------------------------------------------------------------
     def observe_grad(self, fn: Any, grad: Tensor) -> None:
-        """A `autograd.grad_observers` callback: remember the gradient reaching `fn`'s output."""
+        """A grad hook (`register_grad_hook`): remember the gradient reaching `fn`'s output."""
         node = self._fn_node.get(id(fn))
         if node is not None:
             node.grad = summarize(grad)
@@ -448,37 +453,26 @@ def _fmt_shape(shape: tuple[int, ...]) -> str:
 
 
 def _saved_of(fn: Any, parents: tuple[Tensor, ...], graph: Graph) -> tuple[list[str], int]:
-    """What the op keeps for its backward, from the class flags and the node's own attributes:
-    `uses_inputs` means its inputs (Mul keeps both), `saves_output` its result (Exp)."""
+    """What the op keeps for its backward, from its declaration: the inputs it retains
+    (`Function.saved_inputs()`, Mul keeps both) and the arrays it saved (`saved_arrays`, Exp its
+    output); then its parameters (small plain attributes such as axis=1), on one line."""
     saved: list[str] = []
     nbytes = 0
-    cls = type(fn)
-    if getattr(cls, "uses_inputs", False):
-        for i, p in enumerate(parents):
-            known = graph._known(p)
-            name = known.label if known is not None and known.kind != OP and known.label else ""
-            what = f"input {i}" + (f" {name}" if name else "")
-            saved.append(f"{what} {_fmt_shape(tuple(p.shape))}")
-            nbytes += p.numel() * p.dtype.itemsize
-    attrs = dict(getattr(fn, "__dict__", {}))
-    if getattr(cls, "saves_output", False):
-        out = attrs.pop("out", None)
-        shape = tuple(out.shape) if out is not None else tuple(getattr(fn, "out_shape", ()))
-        saved.append(f"output {_fmt_shape(shape)}")
-        if out is not None:
-            nbytes += _nbytes(fn, out)
-    settings: list[str] = []
-    for key, v in attrs.items():
-        if key.startswith("_"):
-            continue
-        if hasattr(v, "shape") and hasattr(v, "dtype") and not isinstance(v, Tensor):
-            dt = _np_dtype(fn, v)
-            saved.append(f"{key} {_fmt_shape(tuple(v.shape))} {dt}")
-            nbytes += _nbytes(fn, v)
-        elif _is_setting(v):
-            settings.append(f"{key}={v}")
-        else:
+    for i in fn.saved_inputs():
+        p = parents[i]
+        known = graph._known(p)
+        name = known.label if known is not None and known.kind != OP and known.label else ""
+        what = f"input {i}" + (f" {name}" if name else "")
+        saved.append(f"{what} {_fmt_shape(tuple(p.shape))}")
+        nbytes += p.numel() * p.dtype.itemsize
+    for key, v in fn.saved_arrays.items():
+        if not hasattr(v, "shape"):
             saved.append(f"{key}: {type(v).__name__}")
+            continue
+        shape = _fmt_shape(tuple(v.shape))
+        saved.append(f"output {shape}" if key == "output" else f"{key} {shape} {_np_dtype(fn, v)}")
+        nbytes += _nbytes(fn, v)
+    settings = [f"{k}={v}" for k, v in vars(fn).items() if not k.startswith("_") and _is_setting(v)]
     if settings:  # small settings (axis=1, reduction=mean) share one line, after the arrays
         saved.append(", ".join(settings))
     return saved, nbytes
@@ -533,24 +527,19 @@ class watch_grads:
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
+        self._handles: list[RemovableHandle] = []
 
     def __enter__(self) -> Graph:
-        autograd.grad_observers.append(self.graph.observe_grad)
+        self._handles = [register_grad_hook(self.graph.observe_grad)]
         return self.graph
 
     def __exit__(self, *exc: object) -> None:
-        _remove(autograd.grad_observers, self.graph.observe_grad)
+        for handle in self._handles:
+            handle.remove()
         self.graph.refresh_leaf_grads()
 
 
-def _remove(hooks: list[Any], fn: Any) -> None:
-    for i in range(len(hooks) - 1, -1, -1):
-        if hooks[i] == fn:
-            del hooks[i]
-            return
-
-
-class trace:
+class trace(watch_grads):
     """Record every op run inside the block, the module it ran in, and every gradient.
 
         with viz.trace(model) as g:
@@ -566,7 +555,7 @@ class trace:
     def __init__(
         self, model: Any = None, params: Any = None, inputs: Any = None, values: bool = True
     ) -> None:
-        self.graph = Graph(model=model, params=params, inputs=inputs)
+        super().__init__(Graph(model=model, params=params, inputs=inputs))
         self.graph.record_values = values
         self._consumed: set[str] = set()
         self._marked = False
@@ -576,7 +565,7 @@ class trace:
             return  # not recorded (no_grad, or no input needs grad)
         g = self.graph
         scope = None
-        stack = autograd.module_stack
+        stack = running_modules()
         if stack:
             g.modules.note_stack(stack)
             scope = g.modules.path_of(stack[-1])
@@ -594,16 +583,16 @@ class trace:
             self.graph.add(t)
 
     def __enter__(self) -> Graph:
-        autograd.forward_hooks.append(self._on_op)
-        autograd.grad_observers.append(self.graph.observe_grad)
+        self._handles = [
+            register_forward_op_hook(self._on_op),
+            register_grad_hook(self.graph.observe_grad),
+        ]
         return self.graph
 
     def __exit__(self, *exc: object) -> None:
-        _remove(autograd.forward_hooks, self._on_op)
-        _remove(autograd.grad_observers, self.graph.observe_grad)
         g = self.graph
         if not self._marked:
             for n in g.nodes:
                 if n.kind == OP and n.id not in self._consumed:
                     n.is_output = True
-        g.refresh_leaf_grads()
+        super().__exit__(*exc)
