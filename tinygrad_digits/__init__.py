@@ -7,8 +7,6 @@ NumPy on the CPU, CuPy on the GPU, array-api-strict for proving the GPU path; on
 from . import nn, optim
 from .autograd import tensor_functions as _tensor_functions
 from .autograd.anomaly import AnomalyError, detect_anomaly
-from .autograd.function import Function
-from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.factories import (
     arange,
     empty,
@@ -32,7 +30,9 @@ from .autograd.factories import (
     zeros,
     zeros_like,
 )
+from .autograd.function import Function
 from .autograd.grad_api import grad
+from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.gradcheck import GradcheckWarning, gradcheck, gradgradcheck
 from .autograd.joining import cat, stack, where
 from .autograd.tensor import Tensor

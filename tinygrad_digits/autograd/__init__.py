@@ -7,8 +7,8 @@ also names the functional API: ``grad``, ``gradcheck``, ``gradgradcheck``, ``det
 
 from .anomaly import AnomalyError, detect_anomaly
 from .function import Function
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .grad_api import grad
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
 from .tensor import Tensor
 

@@ -58,51 +58,57 @@ def _bad(tensor: Any) -> str | None:
     return None
 
 
+# What each finding means and what to try, filled in with the op's facts.
+_INHERITED = (
+    "{op} (made at {where}) received {found} in its input {i} (shape {shape}): it was already "
+    "there, not made by this op. Check the data (tinygrad_digits.doctor reports non-finite "
+    "inputs) and whether a parameter was blown up by an earlier update (learning rate too high)."
+)
+_FORWARD = (
+    "{op} produced {found} in its forward result (inputs of shape {shapes}), made at {where}. "
+    "Typical causes: log of 0 or of a negative number, 0/0, exp overflow, sqrt of a negative "
+    "number; clamp the input or use a stable form (log_softmax, cross_entropy on logits, "
+    "softplus)."
+)
+_GRADIENT = (
+    "the gradient reaching {op} (output shape {out_shape}, inputs of shape {shapes}) holds "
+    "{found}; the op was made at {where}. Look for a division by a value near 0 or a log/sqrt "
+    "near 0 downstream of it, or a learning rate large enough to blow the weights up."
+)
+_RULE = (
+    "{op}'s backward returned {found} in the gradient for its input {i} (inputs of shape "
+    "{shapes}); the op was made at {where}. Its derivative is infinite there (sqrt or log at 0, "
+    "division by ~0): keep the input away from that point, e.g. with clamp or a small epsilon."
+)
+
+
+def _check(fn: Function, tensor: Any, message: str, **facts: Any) -> None:
+    """Raise AnomalyError with `message` about `fn` when `tensor` holds NaN or inf."""
+    found = None if tensor is None else _bad(tensor)
+    if found is not None:
+        raise AnomalyError(
+            message.format(op=fn.name, found=found, where=_where(fn), shapes=_shapes(fn), **facts)
+        )
+
+
 def _on_forward(fn: Function, out: Any) -> None:
     if in_backward():
         return  # ops inside backward rules are checked through what the rule returns
     fn.created_at = _user_frame()
-    found = _bad(out)
-    if found is None:
+    if _bad(out) is None:
         return
     for i, parent in enumerate(getattr(fn, "parents", None) or ()):
-        already = _bad(parent)
-        if already is not None:
-            raise AnomalyError(
-                f"{fn.name} (made at {_where(fn)}) received {already} in its input {i} "
-                f"(shape {tuple(parent.shape)}): it was already there, not made by this op. "
-                "Check the data (tinygrad_digits.doctor reports non-finite inputs) and whether "
-                "a parameter was blown up by an earlier update (learning rate too high)."
-            )
-    raise AnomalyError(
-        f"{fn.name} produced {found} in its forward result (inputs of shape {_shapes(fn)}), "
-        f"made at {_where(fn)}. Typical causes: log of 0 or of a negative number, 0/0, "
-        "exp overflow, sqrt of a negative number; clamp the input or use a stable form "
-        "(log_softmax, cross_entropy on logits, softplus)."
-    )
+        _check(fn, parent, _INHERITED, i=i, shape=tuple(parent.shape))
+    _check(fn, out, _FORWARD)
 
 
 def _on_gradient(fn: Function, grad: Any) -> None:
-    found = _bad(grad)
-    if found is not None:
-        raise AnomalyError(
-            f"the gradient reaching {fn.name} (output shape {fn.out_shape}, inputs of shape "
-            f"{_shapes(fn)}) holds {found}; the op was made at {_where(fn)}. Look for a "
-            "division by a value near 0 or a log/sqrt near 0 downstream of it, or a learning "
-            "rate large enough to blow the weights up."
-        )
+    _check(fn, grad, _GRADIENT, out_shape=fn.out_shape)
 
 
 def _on_backward(fn: Function, grads: tuple) -> None:
     for i, g in enumerate(grads):
-        found = None if g is None else _bad(g)
-        if found is not None:
-            raise AnomalyError(
-                f"{fn.name}'s backward returned {found} in the gradient for its input {i} "
-                f"(inputs of shape {_shapes(fn)}); the op was made at {_where(fn)}. Its "
-                "derivative is infinite there (sqrt or log at 0, division by ~0): keep the "
-                "input away from that point, e.g. with clamp or a small epsilon."
-            )
+        _check(fn, g, _RULE, i=i)
 
 
 @contextlib.contextmanager

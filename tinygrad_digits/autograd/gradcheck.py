@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import GradcheckError
-from .grad_mode import set_grad_enabled
 from .grad_api import grad
+from .grad_mode import set_grad_enabled
 from .tensor import Tensor
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import weakref
 from collections import namedtuple
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,31 @@ from .grad_mode import is_grad_enabled
 from .hooks import RemovableHandle, register_dict_hook
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+def _binary(op: type[Function]) -> tuple[Callable[..., Tensor], Callable[..., Tensor]]:
+    """self op other and other op self, both with other made a tensor and dtypes promoted."""
+
+    def forward(self: Tensor, other: Any) -> Tensor:
+        a, b = self._other(other)
+        return op.apply(a, b)
+
+    def reflected(self: Tensor, other: Any) -> Tensor:
+        a, b = self._other(other)
+        return op.apply(b, a)
+
+    return forward, reflected
+
+
+def _comparison(method: str) -> Callable[..., Tensor]:
+    """A comparison or logical operator on the raw arrays: a constant tensor, no graph."""
+
+    def compare(self: Tensor, other: Any) -> Tensor:
+        a, b = self._other(other)
+        return _make_tensor(getattr(a.data, method)(b.data), self.device, False)
+
+    compare.__name__ = method
+    return compare
 
 
 class Tensor:
@@ -376,29 +401,9 @@ class Tensor:
     def _scalar(self, value: Any) -> Tensor:
         return Tensor._make(self.device.asarray(value, self.dtype), self.device, False)
 
-    def __add__(self, other: Any) -> Tensor:
-        a, b = self._other(other)
-        return E.Add.apply(a, b)
-
-    def __radd__(self, other: Any) -> Tensor:
-        a, b = self._other(other)
-        return E.Add.apply(b, a)
-
-    def __sub__(self, other: Any) -> Tensor:
-        a, b = self._other(other)
-        return E.Sub.apply(a, b)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        a, b = self._other(other)
-        return E.Sub.apply(b, a)
-
-    def __mul__(self, other: Any) -> Tensor:
-        a, b = self._other(other)
-        return E.Mul.apply(a, b)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        a, b = self._other(other)
-        return E.Mul.apply(b, a)
+    __add__, __radd__ = _binary(E.Add)
+    __sub__, __rsub__ = _binary(E.Sub)
+    __mul__, __rmul__ = _binary(E.Mul)
 
     def __truediv__(self, other: Any) -> Tensor:
         if self.dtype.kind != "f" and not (isinstance(other, Tensor) and other.dtype.kind == "f"):
@@ -428,9 +433,7 @@ class Tensor:
         a, b = self._other(exponent)
         return E.Pow.apply(a, b)
 
-    def __rpow__(self, base: Any) -> Tensor:
-        a, b = self._other(base)
-        return E.Pow.apply(b, a)
+    __rpow__ = _binary(E.Pow)[1]
 
     def __matmul__(self, other: Tensor) -> Tensor:
         return self.matmul(other)
@@ -438,41 +441,20 @@ class Tensor:
     def __rmatmul__(self, other: Tensor) -> Tensor:
         return other.matmul(self)
 
-    def _compare(self, other: Any, op: str) -> Tensor:
-        a, b = self._other(other)
-        return Tensor._make(getattr(a.data, op)(b.data), self.device, False)
-
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, "__eq__")
-
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, "__ne__")
-
-    def __lt__(self, other: Any) -> Tensor:
-        return self._compare(other, "__lt__")
-
-    def __le__(self, other: Any) -> Tensor:
-        return self._compare(other, "__le__")
-
-    def __gt__(self, other: Any) -> Tensor:
-        return self._compare(other, "__gt__")
-
-    def __ge__(self, other: Any) -> Tensor:
-        return self._compare(other, "__ge__")
+    __eq__ = _comparison("__eq__")  # type: ignore[assignment]
+    __ne__ = _comparison("__ne__")  # type: ignore[assignment]
+    __lt__ = _comparison("__lt__")
+    __le__ = _comparison("__le__")
+    __gt__ = _comparison("__gt__")
+    __ge__ = _comparison("__ge__")
+    __and__ = _comparison("__and__")
+    __or__ = _comparison("__or__")
+    __xor__ = _comparison("__xor__")
 
     def __invert__(self) -> Tensor:
         if self.dtype.kind != "b":
             raise TypeError("~ needs a bool tensor")
         return Tensor._make(~self.data, self.device, False)
-
-    def __and__(self, other: Tensor) -> Tensor:
-        return self._compare(other, "__and__")
-
-    def __or__(self, other: Tensor) -> Tensor:
-        return self._compare(other, "__or__")
-
-    def __xor__(self, other: Tensor) -> Tensor:
-        return self._compare(other, "__xor__")
 
     def eq(self, other: Any) -> Tensor:
         return self == other
@@ -552,13 +534,8 @@ class Tensor:
     def sign(self) -> Tensor:
         return Tensor._make(self.device.xp.sign(self.data), self.device, False)
 
-    def maximum(self, other: Any) -> Tensor:
-        a, b = self._other(other)
-        return E.Maximum.apply(a, b)
-
-    def minimum(self, other: Any) -> Tensor:
-        a, b = self._other(other)
-        return E.Minimum.apply(a, b)
+    maximum = _binary(E.Maximum)[0]
+    minimum = _binary(E.Minimum)[0]
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         if min is None and max is None:

@@ -21,7 +21,6 @@ from ..backend.device import Device
 from ..backend.registry import parse_to_args
 from .parameter import Parameter, copy_tensor
 
-
 # What Module.__init__ sets up; a subclass that skips super().__init__() lacks it.
 _MODULE_STATE = (
     "_parameters",
