@@ -38,13 +38,13 @@ def test_context_manager_removes_each_kind_even_when_the_body_raises() -> None:
     grads: list[str] = []
     rules: list[int] = []
     x = tg.ones(2, requires_grad=True)
-    with pytest.raises(RuntimeError, match="boom"):
-        with (
-            hooks.register_grad_hook(lambda node, g: grads.append(node.name)),
-            hooks.register_backward_rule_hook(lambda node, gs: rules.append(len(gs))),
-        ):
-            step(x)
-            raise RuntimeError("boom")
+    with (
+        pytest.raises(RuntimeError, match="boom"),
+        hooks.register_grad_hook(lambda node, g: grads.append(node.name)),
+        hooks.register_backward_rule_hook(lambda node, gs: rules.append(len(gs))),
+    ):
+        step(x)
+        raise RuntimeError("boom")
     assert grads == ["Sum", "Exp", "Mul"]
     assert rules == [1, 1, 2]
     assert not hooks.any_registered()
