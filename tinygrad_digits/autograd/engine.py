@@ -8,13 +8,14 @@ from __future__ import annotations
 import heapq
 import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import GradientError, ShapeError
-from . import function, hooks
+from . import function
 from .function import Function
 from .grad_mode import current as _mode
 from .grad_mode import set_grad_enabled
+from .hooks import state as _hooks
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -115,8 +116,7 @@ def _propagate(
     """Run backward rules newest node first: every node is made after the nodes of its inputs,
     so by the time a node is popped, all gradients flowing into it have arrived (iterative,
     so 10,000-op chains need no recursion)."""
-    state = hooks.state
-    observers, rule_hooks = state.grad, state.backward_rule
+    observers, rule_hooks = _hooks.grad, _hooks.backward_rule
     pop, push = heapq.heappop, heapq.heappush
     with set_grad_enabled(create_graph):
         while heap:
@@ -133,7 +133,13 @@ def _propagate(
                 for observe in tuple(observers):
                     observe(node, grad)
             node._check_versions()
-            parent_grads = _apply_rule(node, grad, create_graph)
+            raw = node.backward_arrays
+            if raw is None or create_graph:
+                parent_grads = node.backward(grad)
+            else:  # not recorded: the op's raw-array rule, without Tensor-op overhead
+                parent_grads = _wrap(node, raw(grad.data))
+            if type(parent_grads) is not tuple:
+                parent_grads = (parent_grads,)
             if rule_hooks:
                 for hook in tuple(rule_hooks):
                     hook(node, parent_grads)
@@ -157,18 +163,12 @@ def _propagate(
                 node._saved = None
 
 
-def _apply_rule(node: Function, grad: Tensor, create_graph: bool) -> tuple:
-    """The node's input gradients: from its raw-array rule when the backward pass is not
-    recorded and it has one (no Tensor-op overhead), else from its Tensor-op backward."""
-    raw = node.backward_arrays
-    if raw is None or create_graph:
-        grads = node.backward(grad)
-        return grads if type(grads) is tuple else (grads,)
-    grads = raw(grad.data)
-    if type(grads) is not tuple:
-        grads = (grads,)
+def _wrap(node: Function, arrays: Any) -> tuple:
+    """A raw-array rule's results as constant tensors on the node's device."""
+    if type(arrays) is not tuple:
+        arrays = (arrays,)
     make, device = function._make_tensor, node.device
-    return tuple(None if g is None else make(g, device, False) for g in grads)
+    return tuple([None if a is None else make(a, device, False) for a in arrays])
 
 
 def _run_tensor_hooks(tensor_hooks: dict, grad: Tensor) -> Tensor:

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DeviceMismatchError, GradientError, ShapeError
-from . import hooks
 from .grad_mode import current as _mode
+from .hooks import state as _hooks
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -84,7 +84,6 @@ class Function:
                 _shape_mismatch(cls.__name__, tensors, exc)
         requires = requires and _mode.enabled and cls.differentiable
         out = _make_tensor(data, fn.device, requires)  # fn.device changes on a device move
-        state = hooks.state
         if requires:
             fn.parents = tensors
             keep = cls.retain_inputs
@@ -96,11 +95,11 @@ class Function:
             fn.out_version = out._version if saved is not None and "output" in saved else None
             fn.out_shape = data.shape
             fn.grad_hooks = None
-            stack = state.modules
+            stack = _hooks.modules
             fn.scope = stack[-1] if stack else None
             fn.seq = next(_sequence)  # made after its inputs' nodes: a topological order for free
             out._ctx = fn
-        forward_hooks = state.forward_op
+        forward_hooks = _hooks.forward_op
         if forward_hooks:
             if not requires:
                 fn.parents = tensors  # hooks may look at the inputs; nothing records this node

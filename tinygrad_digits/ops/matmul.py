@@ -56,7 +56,7 @@ class Linear(Function):
                 if g.ndim == 2
                 else (xp.reshape(g, (-1, out_f)), xp.reshape(x.data, (-1, in_f)))
             )
-            gw = xp.matmul(xp.matrix_transpose(g2), x2)
+            gw = xp.matmul(g2.T, x2)
         if len(self.parents) == 2:
             return gx, gw
         gb = None
