@@ -44,6 +44,16 @@ def _binary(op: type[Function]) -> tuple[Callable[..., Tensor], Callable[..., Te
     return forward, reflected
 
 
+def _cast_method(dtype: np.dtype) -> Callable[[Tensor], Tensor]:
+    """x.float(), x.long(), ...: x.to(dtype), differentiable between float dtypes."""
+
+    def cast(self: Tensor) -> Tensor:
+        return self.to(dtype)
+
+    cast.__name__ = dtype.name
+    return cast
+
+
 def _comparison(method: str) -> Callable[..., Tensor]:
     """A comparison or logical operator on the raw arrays: a constant tensor, no graph."""
 
@@ -262,23 +272,12 @@ class Tensor:
     def cuda(self, index: int = 0) -> Tensor:
         return self.to(f"cuda:{index}")
 
-    def float(self) -> Tensor:
-        return self.to(dtypes.float32)
-
-    def double(self) -> Tensor:
-        return self.to(dtypes.float64)
-
-    def half(self) -> Tensor:
-        return self.to(dtypes.float16)
-
-    def long(self) -> Tensor:
-        return self.to(dtypes.int64)
-
-    def int(self) -> Tensor:
-        return self.to(dtypes.int32)
-
-    def bool(self) -> Tensor:
-        return self.to(dtypes.bool_)
+    float = _cast_method(dtypes.float32)
+    double = _cast_method(dtypes.float64)
+    half = _cast_method(dtypes.float16)
+    long = _cast_method(dtypes.int64)
+    int = _cast_method(dtypes.int32)
+    bool = _cast_method(dtypes.bool_)
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
