@@ -63,7 +63,7 @@ def _clamp(g: GraphBuilder, node: OpNode, ins: list[str]) -> str:
 
 
 def _masked(g: GraphBuilder, node: OpNode, ins: list[str]) -> str:
-    mask = g.const(np.asarray(node.fn.mask))
+    mask = g.const(np.asarray(node.fn.saved_arrays["mask"]))
     return g.add("Where", [mask, ins[0], _scalar(g, node, 0.0)])
 
 
@@ -182,7 +182,7 @@ def _max_pool(g: GraphBuilder, node: OpNode, ins: list[str]) -> str:
 def _window_sum(g: GraphBuilder, node: OpNode, ins: list[str]) -> str:
     """avg_pool2d's window sums: an average over the full window (padding counts) times its size."""
     win = node.fn.win
-    if node.fn.masks is not None or win.dilation != (1, 1):
+    if "masks" in node.fn.saved_arrays or win.dilation != (1, 1):
         raise ExportError("WindowGather with masks or dilation (a backward op) can't be exported")
     mean = g.add("AveragePool", ins, count_include_pad=1, **_pool_attrs(win))
     return g.add("Mul", [mean, _scalar(g, node, win.kernel[0] * win.kernel[1])])

@@ -1,7 +1,7 @@
 """One forward pass recorded as a list of op nodes: what the exporter turns into ONNX.
 
-A hook in the engine's forward hooks sees every Function as it runs (with its inputs as
-`parents`), under no_grad so no autograd graph is kept. Tensors that no op made are the model
+A forward-op hook (`autograd.hooks.register_forward_op_hook`) sees every Function as it runs
+(with its inputs as `parents`), under no_grad so no autograd graph is kept. Tensors that no op made are the model
 input, its parameters and buffers (named as in its state dict), or constants. A constant that
 changes when the input does (made by a comparison, argmax, .item() ... outside the op graph)
 would be frozen into the file, so the forward runs twice and such a constant is an error.
@@ -9,15 +9,13 @@ would be frozen into the file, so the forward runs twice and such a constant is 
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..autograd import engine as autograd
-from ..autograd.engine import no_grad
+from ..autograd.grad_mode import no_grad
+from ..autograd.hooks import register_forward_op_hook
 from ..autograd.joining import cat
 from ..autograd.tensor import Tensor
 from ..nn.module import Module
@@ -65,7 +63,7 @@ def _run(model: Module, example: Tensor) -> Trace:
     def record(fn: Any, out: Tensor) -> None:
         recorded.append(OpNode(fn, tuple(fn.parents), out))
 
-    with _hooked(record), no_grad():
+    with register_forward_op_hook(record), no_grad():
         result = model(example)
     outputs = list(result) if isinstance(result, tuple | list) else [result]
     if not outputs or not all(isinstance(t, Tensor) for t in outputs):
@@ -75,15 +73,6 @@ def _run(model: Module, example: Tensor) -> Trace:
     names = {id(t): k for k, t in model.named_parameters()}
     names.update({id(t): k for k, t in model.named_buffers()})
     return Trace(example, outputs, _needed(recorded, outputs), names)
-
-
-@contextlib.contextmanager
-def _hooked(hook: Any) -> Iterator[None]:
-    autograd.forward_hooks.append(hook)
-    try:
-        yield
-    finally:
-        autograd.forward_hooks.remove(hook)
 
 
 def _needed(recorded: list[OpNode], outputs: list[Tensor]) -> list[OpNode]:
