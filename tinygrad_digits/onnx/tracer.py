@@ -1,10 +1,11 @@
 """One forward pass recorded as a list of op nodes: what the exporter turns into ONNX.
 
 A forward-op hook (`autograd.hooks.register_forward_op_hook`) sees every Function as it runs
-(with its inputs as `parents`), under no_grad so no autograd graph is kept. Tensors that no op made are the model
-input, its parameters and buffers (named as in its state dict), or constants. A constant that
-changes when the input does (made by a comparison, argmax, .item() ... outside the op graph)
-would be frozen into the file, so the forward runs twice and such a constant is an error.
+(with its inputs as `parents`), under no_grad so no autograd graph is kept. Tensors that no op
+made are the model input, its parameters and buffers (named as in its state dict), or
+constants. A constant that changes when the input does (made by a comparison, argmax, .item()
+... outside the op graph) would be frozen into the file, so the forward runs twice and such a
+constant is an error.
 """
 
 from __future__ import annotations
