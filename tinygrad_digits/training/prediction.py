@@ -62,8 +62,8 @@ def probabilities(
 ) -> np.ndarray:
     """(n, classes) float64 softmax probabilities of a model in eval mode for preprocessed
     pictures (n, side, side)."""
-    from ..autograd.engine import no_grad
     from ..autograd.factories import tensor
+    from ..autograd.grad_mode import no_grad
 
     with no_grad():
         logits = model(tensor(model_input(pixels, config), device=device))
