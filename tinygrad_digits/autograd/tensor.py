@@ -822,7 +822,7 @@ class Tensor:
             self.data = self.device.setitem(self.data, raw, value)
         else:
             self.data[raw] = value
-        self._version[0] += 1
+        self._bump_version()
 
     def _index_key(self, key: Any) -> tuple[Any, builtins.bool]:
         parts = key if isinstance(key, tuple) else (key,)
@@ -862,6 +862,11 @@ class Tensor:
                 "supported: use the out-of-place op (x = x + y instead of x += y)"
             )
 
+    def _bump_version(self) -> None:
+        """Record that this tensor's memory was changed in place: a graph that saved the old
+        value then refuses to back-propagate through it instead of using the new one."""
+        self._version[0] += 1
+
     def _assign(self, op: str, value: Any) -> Tensor:
         """Write `value` into this tensor's memory (views see it) and bump its version."""
         self._check_inplace(op)
@@ -872,7 +877,7 @@ class Tensor:
             self.data[...] = value
         except (ValueError, TypeError):  # read-only memory (a broadcast view) or a NumPy scalar
             self.data = self.device.copy(xp.broadcast_to(value, self.data.shape))
-        self._version[0] += 1
+        self._bump_version()
         return self
 
     def _operand(self, other: Any) -> Any:

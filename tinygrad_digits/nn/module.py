@@ -495,7 +495,7 @@ def _move(t: Tensor, device: Device | None, dtype: np.dtype | None) -> None:
     if arr is not t.data:
         t.data = arr
         t.device = dev
-        t._version[0] += 1  # a graph built before the move must not backward into new memory
+        t._bump_version()  # a graph built before the move must not backward into new memory
     if t.grad is not None:
         _move(t.grad, device, dtype)
 

@@ -67,7 +67,7 @@ def clip_grad_norm_(
             g.data *= factor
         except (ValueError, TypeError):  # a read-only view
             g.data = g.data * factor
-        g._version[0] += 1
+        g._bump_version()
     return Tensor._make(total, dev, False)
 
 
@@ -76,7 +76,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     v = float(clip_value)
     for g in _grads(parameters):
         g.data = g.device.xp.clip(g.data, -v, v)
-        g._version[0] += 1
+        g._bump_version()
 
 
 def functional_call(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
+from ..autograd.tensor import Tensor
+from ..backend.device import Device
 from .optimizer import Optimizer, ParamsT
 
 
@@ -13,9 +16,11 @@ class Adam(Optimizer):
     t counts the steps this parameter has taken (once per step() call). weight_decay adds
     weight_decay * p to the gradient (L2, as torch.optim.Adam); use AdamW for decoupled decay.
     amsgrad=True divides by the running maximum of v instead of v.
+    weight_decay=None takes the class's default: 0 for Adam, 0.01 for AdamW (as torch).
     """
 
-    _decoupled = False
+    default_weight_decay = 0.0
+    _nonnegative = ("eps",)
 
     def __init__(
         self,
@@ -23,92 +28,97 @@ class Adam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float | None = None,
         amsgrad: bool = False,
         *,
         maximize: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas),
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "amsgrad": amsgrad,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        if weight_decay is None:
+            weight_decay = self.default_weight_decay
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "amsgrad": amsgrad}
+        super().__init__(params, defaults, weight_decay=weight_decay, maximize=maximize)
 
-    def _check_group(self, group: dict) -> None:
+    def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
         b1, b2 = group["betas"]
         if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
             raise ValueError(f"{type(self).__name__}: betas must be in [0, 1), got {(b1, b2)}")
-        if group["eps"] < 0:
-            raise ValueError(f"{type(self).__name__}: invalid eps {group['eps']} (must be >= 0)")
 
-    def _step(self) -> None:
-        for group in self.param_groups:
-            lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
-            wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                xp = p.device.xp
-                g = p.grad.data
-                if maximize:
-                    g = -g
-                if wd and self._decoupled:
-                    p.data *= 1.0 - lr * wd
-                elif wd:
-                    g = g + wd * p.data
-                st = self._state(p)
-                if not st:
-                    st["step"] = 0
-                    st["exp_avg"] = xp.zeros_like(p.data)
-                    st["exp_avg_sq"] = xp.zeros_like(p.data)
-                    if amsgrad:
-                        st["max_exp_avg_sq"] = xp.zeros_like(p.data)
-                st["step"] += 1
-                t = st["step"]
-                m, v = st["exp_avg"], st["exp_avg_sq"]
-                m *= b1
-                m += (1.0 - b1) * g
-                sq = g * g
-                sq *= 1.0 - b2
-                v *= b2
-                v += sq
-                if amsgrad:
-                    vmax = st.get("max_exp_avg_sq")
-                    vmax = xp.maximum(xp.zeros_like(v) if vmax is None else vmax, v)
-                    st["max_exp_avg_sq"] = vmax
-                    denom = xp.sqrt(vmax)
-                else:
-                    denom = xp.sqrt(v)
-                # lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), with sqrt(bc2) moved to the numerator:
-                # the same value, one pass over the parameter fewer
-                root_bc2 = math.sqrt(1.0 - b2**t)
-                denom += eps * root_bc2
-                update = m / denom
-                update *= lr * root_bc2 / (1.0 - b1**t)
-                p.data -= update
-                p._version[0] += 1
+    def _update(self, group: dict[str, Any], params: list[Tensor], grads: list[Any]) -> None:
+        amsgrad = group["amsgrad"]
+        buffers = (
+            ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
+        )
+        states = [self._count_step(p, buffers) for p in params]
+        beta1, beta2 = group["betas"]
+        adam(
+            [p.data for p in params],
+            grads,
+            [st["exp_avg"] for st in states],
+            [st["exp_avg_sq"] for st in states],
+            [st["max_exp_avg_sq"] for st in states] if amsgrad else [],
+            [st["step"] for st in states],
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            decoupled_weight_decay=group["weight_decay"] if self.decoupled_weight_decay else 0.0,
+            device=params[0].device,
+        )
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay: p *= 1 - lr * weight_decay before the Adam step
     (default weight_decay 0.01, as torch)."""
 
-    _decoupled = True
+    default_weight_decay = 1e-2
+    decoupled_weight_decay = True
 
-    def __init__(
-        self,
-        params: ParamsT,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
-        amsgrad: bool = False,
-        *,
-        maximize: bool = False,
-    ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+
+def adam(
+    params: list[Any],
+    grads: list[Any],
+    exp_avgs: list[Any],
+    exp_avg_sqs: list[Any],
+    max_exp_avg_sqs: list[Any],
+    steps: list[int],
+    *,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    decoupled_weight_decay: float,
+    device: Device,
+) -> None:
+    """Adam's rule over raw arrays on one device, in place; `steps` holds each parameter's t
+    for this update, `max_exp_avg_sqs` is empty unless amsgrad."""
+    xp = device.xp
+    for i, (p, g, m, v, t) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs, steps)):
+        if decoupled_weight_decay:
+            p *= 1.0 - lr * decoupled_weight_decay
+        m *= beta1
+        m += (1.0 - beta1) * g
+        sq = g * g
+        sq *= 1.0 - beta2
+        v *= beta2
+        v += sq
+        if max_exp_avg_sqs:
+            _maximum_into(max_exp_avg_sqs[i], v, device)
+            denom = xp.sqrt(max_exp_avg_sqs[i])
+        else:
+            denom = xp.sqrt(v)
+        # lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), with sqrt(bc2) moved to the numerator:
+        # the same value, one pass over the parameter fewer
+        root_bc2 = math.sqrt(1.0 - beta2**t)
+        denom += eps * root_bc2
+        update = m / denom
+        update *= lr * root_bc2 / (1.0 - beta1**t)
+        p -= update
+
+
+def _maximum_into(out: Any, other: Any, device: Device) -> None:
+    """out = maximum(out, other) in the memory of `out`: AMSGrad's buffer is never reallocated."""
+    if device.native is not None:
+        device.native.maximum(out, other, out=out)
+    else:  # the Array API has no out=: one temporary, but the buffer stays the same array
+        out[...] = device.xp.maximum(out, other)

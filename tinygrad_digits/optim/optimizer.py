@@ -1,11 +1,15 @@
-"""Optimizer base class: parameter groups, per-parameter state, zero_grad and state dicts.
+"""Optimizer base class: parameter groups, per-parameter state, the step, zero_grad and state dicts.
 
-Subclasses update `p.data` in place with the device's array namespace (no graph, no host
-round trip), bump the parameter's version counter, and skip parameters whose grad is None.
+The base class does what every optimizer shares: it walks the groups, skips parameters whose
+grad is None, negates the gradient for `maximize`, adds L2 `weight_decay * p` to it, and bumps
+each updated parameter's version. A subclass writes only its update rule, `_update`, which gets
+a whole group's parameters at once (one device, one dtype), so a multi-tensor ("foreach")
+update can replace the per-parameter loop without touching this class.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -23,8 +27,20 @@ class Optimizer:
     next step moves/casts them, so an optimizer built before the move keeps working.
     """
 
-    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
-        self.defaults = dict(defaults)
+    # True where the rule decays the weights itself (AdamW): the gradient is then left alone
+    decoupled_weight_decay: bool = False
+    # hyperparameters that must be >= 0, besides 'lr' and 'weight_decay'
+    _nonnegative: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        params: ParamsT,
+        defaults: dict[str, Any],
+        *,
+        weight_decay: float = 0.0,
+        maximize: bool = False,
+    ) -> None:
+        self.defaults = {**defaults, "weight_decay": weight_decay, "maximize": maximize}
         self.state: dict[Tensor, dict[str, Any]] = {}
         self._placed: dict[int, tuple[Any, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
@@ -78,12 +94,15 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _check_group(self, group: dict[str, Any]) -> None:
+        """Refuse bad hyperparameters when the group is added, not at the first step."""
         lr = group.get("lr")
         if lr is None or lr < 0:
             raise ValueError(f"{type(self).__name__}: invalid learning rate {lr!r} (must be >= 0)")
-        wd = group.get("weight_decay", 0.0)
-        if wd < 0:
-            raise ValueError(f"{type(self).__name__}: invalid weight_decay {wd} (must be >= 0)")
+        for key in ("weight_decay", *self._nonnegative):
+            if group[key] < 0:
+                raise ValueError(
+                    f"{type(self).__name__}: invalid {key} {group[key]!r} (must be >= 0)"
+                )
 
     # --- per-parameter state ---------------------------------------------------------------------
     def _state(self, p: Tensor) -> dict[str, Any]:
@@ -97,6 +116,16 @@ class Optimizer:
         if placed is None or placed[0] is not p.device or placed[1] != p.data.dtype:
             _place(st, p)
             self._placed[id(p)] = (p.device, p.data.dtype)
+        return st
+
+    def _count_step(self, p: Tensor, buffers: tuple[str, ...]) -> dict[str, Any]:
+        """p's state with one more 'step' counted and a zero array like p under each name in
+        `buffers` that it lacks yet (the first step, or an option switched on later)."""
+        st = self._state(p)
+        st["step"] = st.get("step", 0) + 1
+        for key in buffers:
+            if key not in st:
+                st[key] = p.device.xp.zeros_like(p.data)
         return st
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -117,10 +146,31 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        self._step()
+        for group in self.param_groups:
+            for params in _by_device_and_dtype(group["params"]):
+                self._update(group, params, self._gradients(group, params))
+                for p in params:
+                    p._bump_version()
         return loss
 
-    def _step(self) -> None:
+    def _gradients(self, group: dict[str, Any], params: list[Tensor]) -> list[Any]:
+        """The raw arrays the rule descends along: the gradients, negated for maximize, plus
+        weight_decay * p (L2) unless the rule decays the weights itself. Never the grads'
+        own memory once changed, so a step leaves p.grad as it was."""
+        grads = [p.grad.data for p in params]
+        if group["maximize"]:
+            grads = [-g for g in grads]
+        wd = group["weight_decay"]
+        if wd and not self.decoupled_weight_decay:
+            grads = [g + wd * p.data for g, p in zip(grads, params)]
+        return grads
+
+    def _update(self, group: dict[str, Any], params: list[Tensor], grads: list[Any]) -> None:
+        """The update rule: change each `p.data` in place, given `grads` (from _gradients).
+
+        `params` are the group's parameters that have a gradient, all on one device with one
+        dtype; `self._state(p)` holds what the rule keeps between steps.
+        """
         raise NotImplementedError
 
     # --- state dicts ---------------------------------------------------------------------------
@@ -217,6 +267,16 @@ class Optimizer:
                 if k != "params":
                     lines.append(f"    {k}: {group[k]}")
         return "\n".join(lines) + "\n)"
+
+
+def _by_device_and_dtype(params: list[Tensor]) -> Iterable[list[Tensor]]:
+    """The parameters that have a gradient, in lists that share a device and a dtype: what a
+    rule over a whole list (one array namespace, one flat buffer) needs."""
+    buckets: dict[tuple[Any, Any], list[Tensor]] = defaultdict(list)
+    for p in params:
+        if p.grad is not None:
+            buckets[p.device, p.data.dtype].append(p)
+    return buckets.values()
 
 
 def _is_array(v: Any) -> bool:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from ..autograd.tensor import Tensor
+from ..backend.device import Device
 from .optimizer import Optimizer, ParamsT
 
 
@@ -11,6 +15,8 @@ class RMSprop(Optimizer):
     centered=True subtracts the squared running mean of g inside the sqrt; momentum > 0
     keeps buf = momentum * buf + g / (sqrt(s) + eps) and steps by lr * buf.
     """
+
+    _nonnegative = ("alpha", "eps", "momentum")
 
     def __init__(
         self,
@@ -28,59 +34,64 @@ class RMSprop(Optimizer):
             "lr": lr,
             "alpha": alpha,
             "eps": eps,
-            "weight_decay": weight_decay,
             "momentum": momentum,
             "centered": centered,
-            "maximize": maximize,
         }
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, weight_decay=weight_decay, maximize=maximize)
 
-    def _check_group(self, group: dict) -> None:
-        super()._check_group(group)
-        if group["alpha"] < 0.0:
-            raise ValueError(f"RMSprop: invalid alpha {group['alpha']} (must be >= 0)")
-        if group["momentum"] < 0 or group["eps"] < 0:
-            raise ValueError("RMSprop: momentum and eps must be >= 0")
+    def _update(self, group: dict[str, Any], params: list[Tensor], grads: list[Any]) -> None:
+        momentum, centered = group["momentum"], group["centered"]
+        buffers = ("square_avg",)
+        if momentum > 0:
+            buffers += ("momentum_buffer",)
+        if centered:
+            buffers += ("grad_avg",)
+        states = [self._count_step(p, buffers) for p in params]
+        rmsprop(
+            [p.data for p in params],
+            grads,
+            [st["square_avg"] for st in states],
+            [st["grad_avg"] for st in states] if centered else [],
+            [st["momentum_buffer"] for st in states] if momentum > 0 else [],
+            lr=group["lr"],
+            alpha=group["alpha"],
+            eps=group["eps"],
+            momentum=momentum,
+            device=params[0].device,
+        )
 
-    def _step(self) -> None:
-        for group in self.param_groups:
-            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-            wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
-            maximize = group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                xp = p.device.xp
-                g = p.grad.data
-                if maximize:
-                    g = -g
-                if wd:
-                    g = g + wd * p.data
-                st = self._state(p)
-                if not st:
-                    st["step"] = 0
-                    st["square_avg"] = xp.zeros_like(p.data)
-                    if momentum > 0:
-                        st["momentum_buffer"] = xp.zeros_like(p.data)
-                    if centered:
-                        st["grad_avg"] = xp.zeros_like(p.data)
-                st["step"] += 1
-                sq = st["square_avg"]
-                sq *= alpha
-                sq += (1.0 - alpha) * (g * g)
-                if centered:
-                    ga = st.setdefault("grad_avg", xp.zeros_like(p.data))
-                    ga *= alpha
-                    ga += (1.0 - alpha) * g
-                    avg = xp.sqrt(sq - ga * ga)
-                else:
-                    avg = xp.sqrt(sq)
-                avg += eps
-                if momentum > 0:
-                    buf = st.setdefault("momentum_buffer", xp.zeros_like(p.data))
-                    buf *= momentum
-                    buf += g / avg
-                    p.data -= lr * buf
-                else:
-                    p.data -= lr * (g / avg)
-                p._version[0] += 1
+
+def rmsprop(
+    params: list[Any],
+    grads: list[Any],
+    square_avgs: list[Any],
+    grad_avgs: list[Any],
+    momentum_buffers: list[Any],
+    *,
+    lr: float,
+    alpha: float,
+    eps: float,
+    momentum: float,
+    device: Device,
+) -> None:
+    """RMSprop's rule over raw arrays on one device, in place; `grad_avgs` is empty unless
+    centered, `momentum_buffers` empty unless momentum > 0."""
+    xp = device.xp
+    for i, (p, g, sq) in enumerate(zip(params, grads, square_avgs)):
+        sq *= alpha
+        sq += (1.0 - alpha) * (g * g)
+        if grad_avgs:
+            ga = grad_avgs[i]
+            ga *= alpha
+            ga += (1.0 - alpha) * g
+            avg = xp.sqrt(sq - ga * ga)
+        else:
+            avg = xp.sqrt(sq)
+        avg += eps
+        if momentum_buffers:
+            buf = momentum_buffers[i]
+            buf *= momentum
+            buf += g / avg
+            p -= lr * buf
+        else:
+            p -= lr * (g / avg)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from ..autograd.tensor import Tensor
+from ..backend.device import Device
 from .optimizer import Optimizer, ParamsT
 
 
@@ -11,6 +15,8 @@ class SGD(Optimizer):
     With momentum m: buf = m * buf + (1 - dampening) * d (buf = d on the first step), then
     d = buf, or d + m * buf with nesterov=True. maximize=True ascends instead.
     """
+
+    _nonnegative = ("momentum",)
 
     def __init__(
         self,
@@ -23,44 +29,53 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        defaults = {
-            "lr": lr,
-            "momentum": momentum,
-            "dampening": dampening,
-            "weight_decay": weight_decay,
-            "nesterov": nesterov,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "nesterov": nesterov}
+        super().__init__(params, defaults, weight_decay=weight_decay, maximize=maximize)
 
-    def _check_group(self, group: dict) -> None:
+    def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
-        if group["momentum"] < 0:
-            raise ValueError(f"SGD: invalid momentum {group['momentum']} (must be >= 0)")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0")
 
-    def _step(self) -> None:
-        for group in self.param_groups:
-            lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
-            dampening, nesterov, maximize = group["dampening"], group["nesterov"], group["maximize"]
-            for p in group["params"]:
-                g = p.grad
-                if g is None:
-                    continue
-                d = g.data
-                if maximize:
-                    d = -d
-                if wd:
-                    d = d + wd * p.data
-                if momentum:
-                    st = self._state(p)
-                    buf = st.get("momentum_buffer")
-                    if buf is None:
-                        buf = st["momentum_buffer"] = p.device.copy(d)
-                    else:
-                        buf *= momentum
-                        buf += (1.0 - dampening) * d if dampening else d
-                    d = d + momentum * buf if nesterov else buf
-                p.data -= lr * d
-                p._version[0] += 1
+    def _update(self, group: dict[str, Any], params: list[Tensor], grads: list[Any]) -> None:
+        momentum = group["momentum"]
+        states = [self._state(p) for p in params] if momentum else []
+        buffers = [st.get("momentum_buffer") for st in states]
+        sgd(
+            [p.data for p in params],
+            grads,
+            buffers,
+            lr=group["lr"],
+            momentum=momentum,
+            dampening=group["dampening"],
+            nesterov=group["nesterov"],
+            device=params[0].device,
+        )
+        for st, buf in zip(states, buffers):
+            st["momentum_buffer"] = buf
+
+
+def sgd(
+    params: list[Any],
+    grads: list[Any],
+    momentum_buffers: list[Any],
+    *,
+    lr: float,
+    momentum: float,
+    dampening: float,
+    nesterov: bool,
+    device: Device,
+) -> None:
+    """SGD's rule over raw arrays on one device, in place. `momentum_buffers` (one per
+    parameter when momentum > 0, else empty) may hold None before the first step: the new
+    buffer is written into the list."""
+    for i, (p, d) in enumerate(zip(params, grads)):
+        if momentum:
+            buf = momentum_buffers[i]
+            if buf is None:
+                buf = momentum_buffers[i] = device.copy(d)
+            else:
+                buf *= momentum
+                buf += (1.0 - dampening) * d if dampening else d
+            d = d + momentum * buf if nesterov else buf
+        p -= lr * d
