@@ -92,9 +92,7 @@ class StepLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ) -> None:
-        if step_size < 1:
-            raise ValueError(f"StepLR: step_size must be >= 1, got {step_size}")
-        self.step_size, self.gamma = int(step_size), gamma
+        self.step_size, self.gamma = _at_least_one("StepLR", "step_size", step_size), gamma
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -141,9 +139,8 @@ class CosineAnnealingLR(LRScheduler):
         eta_min: float = 0.0,
         last_epoch: int = -1,  # noqa: N803
     ) -> None:
-        if T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max}")
-        self.T_max, self.eta_min = int(T_max), eta_min
+        self.T_max = _at_least_one("CosineAnnealingLR", "T_max", T_max)
+        self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -177,15 +174,13 @@ class OneCycleLR(LRScheduler):
             if epochs is None or steps_per_epoch is None:
                 raise ValueError("OneCycleLR: give total_steps, or both epochs and steps_per_epoch")
             total_steps = int(epochs) * int(steps_per_epoch)
-        if total_steps < 1:
-            raise ValueError(f"OneCycleLR: total_steps must be >= 1, got {total_steps}")
         if not 0.0 <= pct_start <= 1.0:
             raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(
                 f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', not {anneal_strategy!r}"
             )
-        self.total_steps = int(total_steps)
+        self.total_steps = _at_least_one("OneCycleLR", "total_steps", total_steps)
         self.anneal_strategy = anneal_strategy
         self.cycle_momentum = cycle_momentum
         groups = optimizer.param_groups
@@ -194,35 +189,15 @@ class OneCycleLR(LRScheduler):
             raise ValueError(
                 f"OneCycleLR: expected {len(groups)} max_lr values, got {len(max_lrs)}"
             )
+        # (last step of the phase, lr from, lr to, momentum from, momentum to)
+        peak, last = pct_start * total_steps - 1, total_steps - 1
+        warm_up = (peak, "initial_lr", "max_lr", "max_momentum", "base_momentum")
         if three_phase:
-            self._phases = [
-                (
-                    pct_start * total_steps - 1,
-                    "initial_lr",
-                    "max_lr",
-                    "max_momentum",
-                    "base_momentum",
-                ),
-                (
-                    2 * pct_start * total_steps - 2,
-                    "max_lr",
-                    "initial_lr",
-                    "base_momentum",
-                    "max_momentum",
-                ),
-                (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
-            ]
+            back = (2 * peak, "max_lr", "initial_lr", "base_momentum", "max_momentum")
+            anneal = (last, "initial_lr", "min_lr", "max_momentum", "max_momentum")
+            self._phases = [warm_up, back, anneal]
         else:
-            self._phases = [
-                (
-                    pct_start * total_steps - 1,
-                    "initial_lr",
-                    "max_lr",
-                    "max_momentum",
-                    "base_momentum",
-                ),
-                (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
-            ]
+            self._phases = [warm_up, (last, "max_lr", "min_lr", "base_momentum", "max_momentum")]
         if cycle_momentum:
             defaults = optimizer.defaults
             if "momentum" not in defaults and "betas" not in defaults:
@@ -272,6 +247,13 @@ class OneCycleLR(LRScheduler):
                     break
                 start = end
         return lrs
+
+
+def _at_least_one(scheduler: str, name: str, value: int) -> int:
+    """`value` as an int, refused below 1 (a schedule needs at least one step per phase)."""
+    if value < 1:
+        raise ValueError(f"{scheduler}: {name} must be >= 1, got {value}")
+    return int(value)
 
 
 __all__ = [

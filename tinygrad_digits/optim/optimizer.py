@@ -9,7 +9,6 @@ update can replace the per-parameter loop without touching this class.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -272,10 +271,15 @@ class Optimizer:
 def _by_device_and_dtype(params: list[Tensor]) -> Iterable[list[Tensor]]:
     """The parameters that have a gradient, in lists that share a device and a dtype: what a
     rule over a whole list (one array namespace, one flat buffer) needs."""
-    buckets: dict[tuple[Any, Any], list[Tensor]] = defaultdict(list)
+    buckets: dict[tuple[int, Any], list[Tensor]] = {}
     for p in params:
         if p.grad is not None:
-            buckets[p.device, p.data.dtype].append(p)
+            key = (id(p.device), p.data.dtype)  # devices are singletons; id() skips __hash__
+            bucket = buckets.get(key)
+            if bucket is None:
+                buckets[key] = [p]
+            else:
+                bucket.append(p)
     return buckets.values()
 
 
