@@ -154,8 +154,8 @@ class Optimizer:
 
     def _gradients(self, group: dict[str, Any], params: list[Tensor]) -> list[Any]:
         """The raw arrays the rule descends along: the gradients, negated for maximize, plus
-        weight_decay * p (L2) unless the rule decays the weights itself. Never the grads'
-        own memory once changed, so a step leaves p.grad as it was."""
+        weight_decay * p (L2) unless the rule decays the weights itself. Each change makes new
+        arrays, so p.grad is left as it was."""
         grads = [p.grad.data for p in params]
         if group["maximize"]:
             grads = [-g for g in grads]
@@ -168,7 +168,8 @@ class Optimizer:
         """The update rule: change each `p.data` in place, given `grads` (from _gradients).
 
         `params` are the group's parameters that have a gradient, all on one device with one
-        dtype; `self._state(p)` holds what the rule keeps between steps.
+        dtype; `self._state(p)` holds what the rule keeps between steps. `grads` may be the
+        gradients' own memory: read them, never write into them.
         """
         raise NotImplementedError
 
