@@ -104,10 +104,21 @@ def test_size_mismatch_extra_bytes(tmp_path, labels):
 def test_swapped_image_and_label_files(tmp_path, images, labels):
     image_path = write_idx(tmp_path / "images", images)
     label_path = write_idx(tmp_path / "labels", labels)
-    with pytest.raises(DataFormatError, match="swapped"):
+    with pytest.raises(DataFormatError, match="swapped") as images_error:
         read_idx_images(label_path)
-    with pytest.raises(DataFormatError, match="swapped"):
+    with pytest.raises(DataFormatError, match="swapped") as labels_error:
         read_idx_labels(image_path)
+    # each message says what was expected, what the file is instead, and which file to pass
+    assert "expected an image file with magic 0x00000803 (uint8, 3 dimensions)" in str(
+        images_error.value
+    )
+    assert "(it is a label file:" in str(images_error.value)
+    assert "*-images-idx3-ubyte" in str(images_error.value)
+    assert "expected a label file with magic 0x00000801 (uint8, 1 dimension)" in str(
+        labels_error.value
+    )
+    assert "(it is an image file:" in str(labels_error.value)
+    assert "*-labels-idx1-ubyte" in str(labels_error.value)
 
 
 def test_wrong_element_type_for_images(tmp_path):

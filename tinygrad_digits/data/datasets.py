@@ -83,6 +83,29 @@ def _unit_stats(raw: np.ndarray, max_value: float) -> tuple[float, float]:
     return float(unit.mean()), std
 
 
+def _split_rows(
+    images: np.ndarray,
+    labels: np.ndarray,
+    split: str,
+    test_fraction: float,
+    split_seed: int,
+    max_value: float,
+    mean: float | None,
+    std: float | None,
+) -> tuple[Any, float, float]:
+    """The rows of ``split`` ("all", or "train"/"test" of a stratified, seeded split) and the
+    mean/std of the training rows unless both are given, so a test split is fed as training was."""
+    keep: Any = slice(None)
+    train_rows: Any = slice(None)
+    if split != "all":
+        train_idx, test_idx = stratified_split(labels, test_fraction, split_seed)
+        keep = train_idx if split == "train" else test_idx
+        train_rows = train_idx
+    if mean is None or std is None:
+        mean, std = _unit_stats(images[train_rows], max_value)
+    return keep, mean, std
+
+
 class ArrayDataset(Dataset):
     """Images and labels held as whole arrays: float32 ``data`` and int64 ``targets``.
 
@@ -163,10 +186,10 @@ class Digits(ArrayDataset):
         std: float | None = None,
     ) -> None:
         images, labels = load_digits_arrays()
-        train_idx, test_idx = stratified_split(labels, test_fraction, split_seed)
-        if mean is None or std is None:
-            mean, std = _unit_stats(images[train_idx], 16.0)
-        keep = train_idx if train else test_idx
+        split = "train" if train else "test"
+        keep, mean, std = _split_rows(
+            images, labels, split, test_fraction, split_seed, 16.0, mean, std
+        )
         super().__init__(
             images[keep].reshape(-1, 8, 8),
             labels[keep],
@@ -249,14 +272,9 @@ class CSVDigits(ArrayDataset):
         max_value = 255.0 if images.shape[1] == 28 else 16.0
         if max_value == 16.0 and images.max(initial=0) > 16:
             max_value = 255.0  # 8×8 rows written on the 0–255 scale
-        keep: Any = slice(None)
-        train_part: Any = slice(None)
-        if split != "all":
-            train_idx, test_idx = stratified_split(labels, test_fraction, split_seed)
-            keep = train_idx if split == "train" else test_idx
-            train_part = train_idx
-        if mean is None or std is None:
-            mean, std = _unit_stats(images[train_part], max_value)
+        keep, mean, std = _split_rows(
+            images, labels, split, test_fraction, split_seed, max_value, mean, std
+        )
         super().__init__(
             images[keep],
             labels[keep],

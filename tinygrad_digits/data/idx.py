@@ -100,40 +100,43 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return _parse(path, _read_bytes(path))
 
 
-def read_idx_images(path: str | os.PathLike) -> np.ndarray:
-    """Read an IDX image file (magic 0x00000803) as uint8 of shape (N, rows, cols)."""
+# magic -> (what the file is, its layout, the file to pass instead)
+_EXPECTED = {
+    IMAGES_MAGIC: ("an image", "uint8, 3 dimensions", "*-images-idx3-ubyte"),
+    LABELS_MAGIC: ("a label", "uint8, 1 dimension", "*-labels-idx1-ubyte"),
+}
+
+
+def _read_expected(path: str | os.PathLike, magic: int) -> np.ndarray:
+    """Read an IDX file that must carry ``magic``; a swapped image/label path is named as such."""
     path = Path(path)
     data = _read_bytes(path)
     array = _parse(path, data)
-    if _magic(path, data) != IMAGES_MAGIC:
-        hint = " (it is a label file: are the image and label paths swapped?)"
-        found_hint = hint if _magic(path, data) == LABELS_MAGIC else ""
+    found = _magic(path, data)
+    if found != magic:
+        what, layout, pattern = _EXPECTED[magic]
+        swapped = (
+            f" (it is {_EXPECTED[found][0]} file: are the image and label paths swapped?)"
+            if found in _EXPECTED
+            else ""
+        )
         raise _fail(
             path,
-            f"expected an image file with magic 0x{IMAGES_MAGIC:08X} (uint8, 3 dimensions), "
-            f"found 0x{_magic(path, data):08X} ({array.dtype}, ndim {array.ndim})"
-            f"{found_hint}",
-            "Pass the *-images-idx3-ubyte file of the dataset.",
+            f"expected {what} file with magic 0x{magic:08X} ({layout}), "
+            f"found 0x{found:08X} ({array.dtype}, ndim {array.ndim}){swapped}",
+            f"Pass the {pattern} file of the dataset.",
         )
     return array
 
 
+def read_idx_images(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX image file (magic 0x00000803) as uint8 of shape (N, rows, cols)."""
+    return _read_expected(path, IMAGES_MAGIC)
+
+
 def read_idx_labels(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX label file (magic 0x00000801) as int64 of shape (N,)."""
-    path = Path(path)
-    data = _read_bytes(path)
-    array = _parse(path, data)
-    if _magic(path, data) != LABELS_MAGIC:
-        hint = " (it is an image file: are the image and label paths swapped?)"
-        found_hint = hint if _magic(path, data) == IMAGES_MAGIC else ""
-        raise _fail(
-            path,
-            f"expected a label file with magic 0x{LABELS_MAGIC:08X} (uint8, 1 dimension), "
-            f"found 0x{_magic(path, data):08X} ({array.dtype}, ndim {array.ndim})"
-            f"{found_hint}",
-            "Pass the *-labels-idx1-ubyte file of the dataset.",
-        )
-    return array.astype(np.int64)
+    return _read_expected(path, LABELS_MAGIC).astype(np.int64)
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray, gzip: bool = False) -> Path:
