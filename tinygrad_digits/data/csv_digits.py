@@ -88,10 +88,13 @@ def read_digits_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "no data": reported below, our way
+            # NumPy 2.0 still reads "2.5" into an int column as 2, saying so only in this warning
+            # (later releases raise ValueError): make it the error it is everywhere else.
+            warnings.filterwarnings("error", "loadtxt.*integer via a float", DeprecationWarning)
             table = np.loadtxt(
                 path, delimiter=",", dtype=np.int16, comments=None, skiprows=skip, ndmin=2
             )
-    except ValueError as exc:
+    except (ValueError, DeprecationWarning) as exc:
         raise (_locate_error(path, skip) or DataFormatError(f"{path}: {exc}. {_FIX}")) from None
     if table.shape[0] == 0:
         raise DataFormatError(f"{path}: expected data rows after the header, found none.")
