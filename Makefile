@@ -2,13 +2,16 @@
 PYTHON ?= python3
 PIP = $(PYTHON) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: train test install install-test graphviz chromium lint bench
+.PHONY: train test test-min-deps install install-test graphviz chromium lint bench
 
 train: install            ## install, then train a digit recogniser on the built-in digits
 	$(PYTHON) -m tinygrad_digits train
 
 test: install-test graphviz chromium   ## install test dependencies, then run the whole suite
 	$(PYTHON) -m pytest -q
+
+test-min-deps:            ## the core tests against the lowest numpy, array-api-strict and pytest pyproject.toml allows
+	PYTHON=$(PYTHON) scripts/check_min_deps.sh
 
 install:
 	$(PIP) -e ".[all]"
