@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Proves the floors pyproject.toml declares: installs the package in a throwaway venv with the
 # lowest declared numpy (the core dependency), array-api-strict (the strict device, which the core
-# tests also run on) and pytest, then runs the core and nn tests. A floor that is not true fails
-# here, not on a user's machine. Each floor is read from pyproject.toml, so raising one in
+# tests also run on) and pytest, then runs the tests that need no other extra (core, nn, optim,
+# conv, data, loader). A floor that is not true fails here, not on a user's machine. Each floor is read from pyproject.toml, so raising one in
 # pyproject.toml is all it takes to move this check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,4 +36,5 @@ trap 'rm -rf "$venv"' EXIT
 echo "check_min_deps: $("$venv/bin/python" -c 'import numpy, array_api_strict, pytest
 print("numpy", numpy.__version__, "array-api-strict", array_api_strict.__version__, "pytest", pytest.__version__)')"
 # -p no:cacheprovider: leave no .pytest_cache written by another pytest version behind
-"$venv/bin/python" -m pytest -q -p no:cacheprovider tests/core tests/nn
+"$venv/bin/python" -m pytest -q -p no:cacheprovider \
+  tests/core tests/nn tests/optim tests/conv tests/data tests/loader

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -18,6 +19,10 @@ from tinygrad_digits.data import (
     write_idx,
 )
 from tinygrad_digits.data import arrays as datasets_module
+
+needs_sklearn = pytest.mark.skipif(
+    importlib.util.find_spec("sklearn") is None, reason="the 8×8 digits ship with scikit-learn"
+)
 
 FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-mnist"
 
@@ -35,6 +40,7 @@ def _make_split(folder: Path, train: bool, n: int = 12, compress: bool = True, s
     return images, labels
 
 
+@needs_sklearn
 def test_sklearn_digits():
     x, y = load_digits_arrays()
     assert x.shape == (1797, 64) and x.dtype == np.float32

@@ -6,9 +6,11 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 
 from tinygrad_digits.data import BlankImageError, DataFormatError, preprocess_digit_image
+
+Image = pytest.importorskip("PIL.Image", reason="reading pictures needs pillow")
+ImageDraw = pytest.importorskip("PIL.ImageDraw", reason="reading pictures needs pillow")
 
 
 def _draw_seven(size=(200, 200), at=(20, 30), scale=1.0, ink=0, paper=255, width=8, mode="L"):

@@ -4,6 +4,7 @@ small IDX and CSV files the tests write."""
 from __future__ import annotations
 
 import gzip
+import importlib.util
 
 import numpy as np
 import pytest
@@ -23,6 +24,10 @@ from tinygrad_digits.data import (
     write_idx,
 )
 
+needs_sklearn = pytest.mark.skipif(
+    importlib.util.find_spec("sklearn") is None, reason="the 8×8 digits ship with scikit-learn"
+)
+
 
 def _idx_folder(folder, n_train=30, n_test=10, gz=False, seed=0):
     rng = np.random.default_rng(seed)
@@ -35,6 +40,7 @@ def _idx_folder(folder, n_train=30, n_test=10, gz=False, seed=0):
     return folder
 
 
+@needs_sklearn
 def test_digits_split_is_stratified_and_fixed():
     train, test = Digits(True), Digits(False)
     assert (len(train), len(test)) == (1438, 359)
@@ -49,6 +55,7 @@ def test_digits_split_is_stratified_and_fixed():
     assert train.classes == DIGIT_CLASSES and train.num_classes == 10 and train.side == 8
 
 
+@needs_sklearn
 def test_digits_normalised_with_training_statistics():
     train, test = Digits(True, flatten=True), Digits(False, flatten=True)
     assert train.data.shape == (1438, 64)
@@ -63,6 +70,7 @@ def test_digits_normalised_with_training_statistics():
     assert abs(raw_mean - float(both.mean())) < 1e-4
 
 
+@needs_sklearn
 def test_digits_reuse_given_statistics():
     d = Digits(False, mean=0.0, std=1.0, flatten=True)
     x, _ = load_digits_arrays()
