@@ -1,4 +1,4 @@
-"""The "cuda" device: CuPy arrays on one GPU, imported lazily."""
+"""The "cuda:N" devices: CuPy arrays on one GPU each, imported lazily and checked on first use."""
 
 from __future__ import annotations
 
@@ -9,14 +9,25 @@ import numpy as np
 from ..errors import DeviceUnavailableError
 from .device import Device
 
+# Every Array API function the package calls as `xp.NAME` (tests/core/test_cuda_install.py keeps
+# this list complete). A namespace lacking one is refused with one message instead of failing
+# in the middle of a training run.
+ARRAY_API_NAMES = (
+    "abs all any arange argmax asarray astype bool broadcast_to clip concat count_nonzero empty "
+    "exp eye full full_like isfinite isinf isnan linspace log matmul matrix_transpose max "
+    "maximum mean min minimum ones_like permute_dims reshape sign sqrt stack std sum tanh where "
+    "zeros zeros_like"
+).split()
+
+_INSTALL = 'pip install "tinygrad-digits[cuda12]" (CUDA 12 driver) or "[cuda13]" (CUDA 13)'
+
 
 def _import_cupy() -> Any:
     try:
         import cupy
     except ImportError as exc:
         raise DeviceUnavailableError(
-            "device 'cuda' needs CuPy, which is not installed. Install it with "
-            "'pip install \"tinygrad-digits[cuda]\"' (CUDA 12) or use device='cpu'."
+            f"device 'cuda' needs CuPy, which is not installed: {_INSTALL}, or use device='cpu'."
         ) from exc
     try:
         count = cupy.cuda.runtime.getDeviceCount()
@@ -30,14 +41,58 @@ def _import_cupy() -> Any:
     return cupy
 
 
-def _array_api_namespace(cupy: Any) -> Any:
-    """CuPy's namespace with the Array API names (astype, permute_dims, concat, ...) that
-    older CuPy releases lack, through array-api-compat when it is installed."""
+def array_api_namespace(cupy: Any) -> Any:
+    """CuPy through array-api-compat when it is installed, else CuPy itself if it has every
+    function the package needs (never a namespace that would fail later)."""
     try:
         from array_api_compat import cupy as compat
     except ImportError:
-        return cupy
-    return compat
+        compat = None
+    namespace = compat if compat is not None else cupy
+    missing = [name for name in ARRAY_API_NAMES if not hasattr(namespace, name)]
+    if missing:
+        raise DeviceUnavailableError(
+            f"CuPy {getattr(cupy, '__version__', '?')} lacks the Array API functions "
+            f"{', '.join(missing)} that tinygrad_digits uses: install array-api-compat "
+            f"(pip install array-api-compat, or {_INSTALL})."
+        )
+    return namespace
+
+
+def explain_failure(exc: BaseException, name: str) -> str:
+    """One message saying what broke on a GPU's first kernels, and the fix."""
+    kind, text = type(exc).__name__, str(exc)
+    what = f"{kind}: {text}"
+    if "Compile" in kind or "NVRTC" in text.upper() or ".h" in text:
+        return (
+            f"CuPy cannot compile GPU kernels on {name} ({what}). The CUDA headers are missing: "
+            'install them with pip install "cupy-cuda12x[ctk]" (or cupy-cuda13x[ctk]), or '
+            "install the CUDA Toolkit that matches your driver."
+        )
+    if "CUBLAS" in kind.upper() or "CUBLAS" in text.upper():
+        return (
+            f"cuBLAS failed on {name} ({what}): install the CUDA libraries with "
+            'pip install "cupy-cuda12x[ctk]" (or cupy-cuda13x[ctk]), or the CUDA Toolkit.'
+        )
+    if "driver" in text.lower() or "CUDA_ERROR" in text or "cudaError" in text:
+        return (
+            f"The NVIDIA driver cannot run CuPy's kernels on {name} ({what}): update the "
+            "driver (nvidia-smi shows the newest CUDA it supports) or install the CuPy wheel "
+            "for that CUDA version (cupy-cuda12x or cupy-cuda13x)."
+        )
+    return f"CuPy failed its first kernels on {name} ({what})."
+
+
+def _first_use_check(xp: Any, name: str) -> None:
+    """Run one elementwise kernel (compiled by NVRTC) and one GEMM (cuBLAS), then read the
+    result back, so a broken install fails here with its fix instead of inside a model."""
+    try:
+        a = xp.reshape(xp.arange(4, dtype=xp.float32), (2, 2))
+        total = float(xp.sum(xp.matmul(a * 2.0 + 1.0, a)))
+    except Exception as exc:
+        raise DeviceUnavailableError(explain_failure(exc, name)) from exc
+    if total != 56.0:
+        raise DeviceUnavailableError(f"{name} computed a wrong result in its first-use check.")
 
 
 class CUDADevice(Device):
@@ -49,39 +104,66 @@ class CUDADevice(Device):
                 f"device 'cuda:{index}' does not exist: this machine has {count} GPU(s), "
                 f"cuda:0 to cuda:{count - 1}."
             )
-        self.xp = _array_api_namespace(cupy)
+        self.xp = array_api_namespace(cupy)
         self.native = cupy
         self.index = index
-        self.name = "cuda" if index == 0 else f"cuda:{index}"
-        self._gpu = cupy.cuda.Device(index)
+        self.name = f"cuda:{index}"
+        self.context = cupy.cuda.Device(index)
+        with self.context:
+            _first_use_check(self.xp, self.name)
 
     def from_numpy(self, array: np.ndarray) -> Any:
-        with self._gpu:
+        with self.context:
             return self.native.asarray(array)
 
     def to_numpy(self, array: Any) -> np.ndarray:
         return self.native.asnumpy(array)
 
+    def receive(self, array: Any, source: Device) -> Any:
+        """From another GPU without the host: ndarray.copy() copies to the current device."""
+        if isinstance(source, CUDADevice) and source is not self:
+            with self.context:
+                return array.copy()
+        return super().receive(array, source)
+
     def seed(self, seed: int) -> None:
-        super().seed(seed)
-        with self._gpu:
+        with self.context:
             self.native.random.seed(seed)
+
+    def random(self, kind: str, shape: tuple[int, ...], dtype: np.dtype, **kw: Any) -> Any:
+        """Drawn on the GPU by this device's cupy.random stream (seeded by manual_seed)."""
+        rand = self.native.random
+        wide = np.float64 if np.dtype(dtype) == np.float64 else np.float32
+        with self.context:
+            if kind == "uniform":
+                out = rand.random(shape, dtype=wide) * (kw["high"] - kw["low"]) + kw["low"]
+            elif kind == "normal":
+                out = rand.standard_normal(shape, dtype=wide) * kw["std"] + kw["mean"]
+            elif kind == "integers":
+                out = rand.randint(kw["low"], kw["high"], size=shape)
+            elif kind == "permutation":
+                out = rand.permutation(shape[0])
+            else:
+                raise ValueError(f"unknown random kind {kind!r}")
+            return out.astype(dtype, copy=False)
 
     def as_mask(self, condition: Any, dtype: Any) -> Any:
         return condition
 
     def copy(self, array: Any) -> Any:
-        return array.copy()  # cupy.asarray takes no copy= before CuPy 14
+        with self.context:
+            return array.copy()  # cupy.asarray takes no copy= before CuPy 14
 
     def index_add(self, shape: tuple[int, ...], key: Any, values: Any) -> Any:
         import cupyx
 
-        with self._gpu:
+        with self.context:
             out = self.native.zeros(shape, dtype=values.dtype)
             cupyx.scatter_add(out, key, values)
             return out
 
     def erf(self, array: Any) -> Any:
+        """cupyx's erf returns float32 for float16 input: cast back, as NumPy and torch do."""
         from cupyx.scipy.special import erf
 
-        return erf(array)
+        return erf(array).astype(array.dtype, copy=False)

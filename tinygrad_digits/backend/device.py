@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import contextlib
+
 import numpy as np
+
+# Devices whose library has no "current device" share this do-nothing context.
+NO_CONTEXT = contextlib.nullcontext()
 
 
 class Device:
@@ -21,9 +26,13 @@ class Device:
     native: Any = None
     # Keyword arguments that put a new array (xp.zeros, xp.full, ...) on this device.
     creation_kw: dict[str, Any] = {}  # noqa: RUF012
+    # Entered around every op, creation and optimizer step on this device, so libraries with
+    # a "current device" (CuPy) put new arrays and kernels on the right GPU.
+    context: Any = NO_CONTEXT
 
     def __repr__(self) -> str:
-        return f"device(type='{self.name}')"
+        kind, _, index = self.name.partition(":")
+        return f"device(type='{kind}', index={index})" if index else f"device(type='{kind}')"
 
     def __str__(self) -> str:
         return self.name
@@ -34,13 +43,12 @@ class Device:
         return self.name.split(":")[0]
 
     def __eq__(self, other: object) -> bool:
+        """Equal to itself and to any spelling of its name ("cuda" == "cuda:0"); comparing
+        with a string creates no device."""
         if isinstance(other, str):
-            from .registry import get_device
+            from .registry import canonical_name
 
-            try:
-                return get_device(other) is self
-            except Exception:
-                return False
+            return canonical_name(other) == self.name
         return self is other
 
     def __hash__(self) -> int:
@@ -52,6 +60,12 @@ class Device:
 
     def to_numpy(self, array: Any) -> np.ndarray:
         raise NotImplementedError
+
+    def receive(self, array: Any, source: Device) -> Any:
+        """`array`, which lives on `source`, copied here (through the host by default)."""
+        if source is self:
+            return array
+        return self.from_numpy(source.to_numpy(array))
 
     def asarray(self, obj: Any, dtype: np.dtype) -> Any:
         """Make an array on this device from Python data (lists, scalars)."""
@@ -80,7 +94,7 @@ class Device:
         return rng
 
     def random(self, kind: str, shape: tuple[int, ...], dtype: np.dtype, **kw: Any) -> Any:
-        """A random array drawn on the host, then moved here (CuPy overrides nothing yet)."""
+        """A random array drawn on the host, then moved here (CuPy draws on the GPU)."""
         rng = self.rng
         if kind == "uniform":
             out = rng.random(shape, dtype=np.float64) * (kw["high"] - kw["low"]) + kw["low"]
@@ -123,3 +137,11 @@ class Device:
     def owns_memory(self, array: Any) -> bool:
         """False for a view into another array's memory (so it must be copied before keeping)."""
         return getattr(array, "base", None) is None
+
+    def strides(self, array: Any) -> tuple[int, ...]:
+        return array.strides
+
+    def is_broadcast_view(self, array: Any) -> bool:
+        """Whether several elements share one memory location (a stride-0 view), so a write
+        through it would race on a GPU; NumPy marks these read-only, CuPy does not."""
+        return any(s == 0 and n > 1 for s, n in zip(self.strides(array), array.shape))

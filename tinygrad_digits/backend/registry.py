@@ -24,24 +24,39 @@ DeviceLike = Device | str | None
 _NAME = re.compile(r"^(cpu|strict|cuda)(?::(\d+))?$")
 
 
+def canonical_name(spec: str) -> str | None:
+    """The one name of the device `spec` means ("cuda" and "cuda:0" are "cuda:0"; "cpu:0" is
+    "cpu"), or None when it names no device. Creates nothing."""
+    match = _NAME.match(spec.strip().lower())
+    if match is None:
+        return None
+    kind = match.group(1)
+    return f"cuda:{int(match.group(2) or 0)}" if kind == "cuda" else kind
+
+
 def get_device(spec: DeviceLike = None) -> Device:
-    """Turn "cpu", "cuda", "cuda:1", "strict", a Device or None (the default) into a Device."""
+    """Turn "cpu", "cuda", "cuda:1", "strict", a Device or None (the default) into a Device.
+
+    There is one Device object per physical device, whatever the spelling."""
     if spec is None:
         return default_device_obj()
     if isinstance(spec, Device):
         return spec
     if not isinstance(spec, str):
         raise TypeError(f"device must be a string like 'cpu' or 'cuda', not {type(spec).__name__}")
-    name = spec.strip().lower()
-    found = _devices.get(name)
+    found = _devices.get(spec)
     if found is not None:
         return found
-    match = _NAME.match(name)
-    if match is None:
+    name = canonical_name(spec)
+    if name is None:
         raise DeviceUnavailableError(
             f"unknown device {spec!r}: use 'cpu', 'cuda', 'cuda:N' or 'strict'"
         )
-    kind, index = match.group(1), int(match.group(2) or 0)
+    found = _devices.get(name)
+    if found is not None:
+        _devices[spec] = found
+        return found
+    kind, _, index = name.partition(":")
     if kind == "cpu":
         dev: Device = CPUDevice()
     elif kind == "strict":
@@ -51,11 +66,10 @@ def get_device(spec: DeviceLike = None) -> Device:
     else:
         from .cupy_backend import CUDADevice
 
-        dev = CUDADevice(index)
+        dev = CUDADevice(int(index))
     if _seed[0] is not None:
         dev.seed(_seed[0])
-    _devices[name] = dev
-    _devices[dev.name] = dev
+    _devices[name] = _devices[spec] = dev
     return dev
 
 

@@ -1,0 +1,20 @@
+"""The stand-in's own state: host syncs counted, devices, injected failures."""
+
+from __future__ import annotations
+
+syncs = 0  # device-to-host reads so far
+device_count = 2
+current = [0]  # the current device, as cupy.cuda.Device(n) sets it
+allow_sync = [True]
+fail_kernel: BaseException | None = None  # raised by the next elementwise op, then cleared
+fail_gemm: BaseException | None = None  # raised by the next matmul, then cleared
+hidden: set[str] = set()  # names to pretend this CuPy lacks (an old CuPy without array API)
+
+
+def reset() -> None:
+    global syncs, fail_kernel, fail_gemm
+    syncs = 0
+    fail_kernel = fail_gemm = None
+    hidden.clear()
+    current[0] = 0
+    allow_sync[0] = True

@@ -1,0 +1,5 @@
+"""cupyx.scipy in the stand-in."""
+
+from . import special
+
+__all__ = ["special"]
