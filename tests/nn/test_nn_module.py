@@ -160,9 +160,10 @@ def test_requires_grad_and_apply() -> None:
     assert visited[-1] == "Net" and "Linear" in visited
 
 
-@pytest.mark.parametrize("target", ["strict", "cpu"])
-def test_to_moves_in_place_keeping_parameter_objects(target: str) -> None:
-    net = Net().to("cpu" if target == "strict" else "strict")
+@pytest.mark.parametrize("to_host", [False, True])
+def test_to_moves_in_place_keeping_parameter_objects(to_host: bool, accelerator: str) -> None:
+    target = "cpu" if to_host else accelerator
+    net = Net().to(accelerator if to_host else "cpu")
     net(tg.randn(2, 3, device=net.head.weight.device)).sum().backward()
     before = {n: (p, host(p)) for n, p in net.named_parameters()}
     assert net.to(target) is net
@@ -194,8 +195,8 @@ def test_to_dtype_converts_floating_parameters_and_buffers() -> None:
         net.to(tg.int64)
 
 
-def test_deepcopy_is_independent() -> None:
-    net = Net().to("strict")
+def test_deepcopy_is_independent(accelerator: str) -> None:
+    net = Net().to(accelerator)
     twin = copy.deepcopy(net)
     assert twin.head.weight is not net.head.weight
     assert twin.head.weight.device is net.head.weight.device
@@ -224,8 +225,11 @@ def test_state_dict_keys_values_and_sharing() -> None:
     assert host(sd["head.bias"]).tolist() == [3.0, 3.0]  # shares memory, as torch
 
 
-@pytest.mark.parametrize("src, dst", [("cpu", "strict"), ("strict", "cpu"), ("strict", "strict")])
-def test_load_state_dict_round_trips_exactly_across_devices(src: str, dst: str) -> None:
+@pytest.mark.parametrize("src, dst", [("cpu", "acc"), ("acc", "cpu"), ("acc", "acc")])
+def test_load_state_dict_round_trips_exactly_across_devices(
+    src: str, dst: str, accelerator: str
+) -> None:
+    src, dst = (accelerator if d == "acc" else d for d in (src, dst))
     a = Net().to(src)
     tg.manual_seed(123)
     b = Net().to(dst)

@@ -122,24 +122,24 @@ def test_evaluate_returns_loss_accuracy_and_confusion():
     assert loss > 0 and model.training
 
 
-def test_fit_on_the_strict_device(digits):
+def test_fit_on_an_accelerator(digits, accelerator):
     train, test = digits
     model = _model()
     history = fit(
         model,
-        DataLoader(Subset(train, np.arange(128)), 32, shuffle=True, seed=0, device="strict"),
-        DataLoader(test, 256, device="strict"),
+        DataLoader(Subset(train, np.arange(128)), 32, shuffle=True, seed=0, device=accelerator),
+        DataLoader(test, 256, device=accelerator),
         optim.SGD(model.parameters(), lr=0.1),
         epochs=2,
-        device="strict",
+        device=accelerator,
         progress=False,
         log=None,
     )
-    assert next(model.parameters()).device == tg.get_device("strict")
+    assert next(model.parameters()).device == tg.get_device(accelerator)
     assert np.isfinite(history.train_loss).all() and history.val_accuracy[-1] > 0.3
 
 
-def test_fit_moves_cpu_batches_to_the_model_device(digits):
+def test_fit_moves_cpu_batches_to_the_model_device(digits, accelerator):
     train, _ = digits
     model = _model()
     fit(
@@ -148,7 +148,7 @@ def test_fit_moves_cpu_batches_to_the_model_device(digits):
         None,
         optim.SGD(model.parameters(), lr=0.1),
         epochs=1,
-        device="strict",
+        device=accelerator,
         progress=False,
         log=None,
     )
