@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PIP = $(PYTHON) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: train test test-min-deps install install-test graphviz chromium lint bench
+.PHONY: train test test-min-deps test-gpu gpu-check install install-test graphviz chromium lint bench
 
 train: install            ## install, then train a digit recogniser on the built-in digits
 	$(PYTHON) -m tinygrad_digits train
@@ -12,6 +12,13 @@ test: install-test graphviz chromium   ## install test dependencies, then run th
 
 test-min-deps:            ## the core tests against the lowest numpy, array-api-strict and pytest pyproject.toml allows
 	PYTHON=$(PYTHON) scripts/check_min_deps.sh
+
+test-gpu: graphviz chromium  ## on a GPU machine: CuPy installed, every cuda skip is a failure
+	$(PIP) -e ".[test,cuda]"
+	TINYGRAD_DIGITS_REQUIRE_DEVICES=cuda $(PYTHON) -m pytest -q
+
+gpu-check:                ## the one-shot GPU check: versions, syncs, speed, cpu/cuda agreement
+	$(PYTHON) scripts/gpu_check.py
 
 install:
 	$(PIP) -e ".[all]"

@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ if CUPY_STANDIN:
     sys.path.insert(0, STANDIN_PATH)
 
 import tinygrad_digits as tg  # noqa: E402
+from tinygrad_digits.backend import registry  # noqa: E402
 
 DEVICES = [
     d.strip()
@@ -79,10 +82,31 @@ def accelerator(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture
+def cupy_module() -> Any:
+    """The cupy module (the stand-in where no real CuPy is installed); skips without one."""
+    skip_unavailable("cuda")
+    import cupy
+
+    return cupy
+
+
+@pytest.fixture
+def host_syncs(cupy_module: Any) -> Callable[[], int]:
+    """Device-to-host reads so far, as the CuPy stand-in counts them (skips on real CuPy,
+    where scripts/gpu_check.py checks syncs with cupyx.allow_synchronize)."""
+    if not CUPY_STANDIN:
+        pytest.skip("host syncs are counted by the CuPy stand-in")
+    return lambda: cupy_module.standin.syncs
+
+
 @pytest.fixture(autouse=True)
-def _seed() -> None:
+def _seed() -> Any:
     tg.manual_seed(0)
     np.random.seed(0)
+    yield
+    for dev in set(registry._devices.values()):  # a test's unread failed checks stay its own
+        dev.__dict__.pop("_pending", None)
 
 
 def pytest_report_header() -> list[str]:

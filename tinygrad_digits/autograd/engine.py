@@ -134,10 +134,11 @@ def _propagate(
                     observe(node, grad)
             node._check_versions()
             raw = node.backward_arrays
-            if raw is None or create_graph:
-                parent_grads = node.backward(grad)
-            else:  # not recorded: the op's raw-array rule, without Tensor-op overhead
-                parent_grads = _wrap(node, raw(grad.data))
+            with node.device.context:  # CuPy runs kernels on the current GPU
+                if raw is None or create_graph:
+                    parent_grads = node.backward(grad)
+                else:  # not recorded: the op's raw-array rule, without Tensor-op overhead
+                    parent_grads = _wrap(node, raw(grad.data))
             if type(parent_grads) is not tuple:
                 parent_grads = (parent_grads,)
             if rule_hooks:

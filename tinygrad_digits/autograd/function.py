@@ -70,7 +70,8 @@ class Function:
         first = tensors[0]
         device = fn.device = first.device
         if len(tensors) == 1:
-            data = fn.forward(first.data, **kwargs)
+            with device.context:  # CuPy makes arrays and runs kernels on the current GPU
+                data = fn.forward(first.data, **kwargs)
             requires = first.requires_grad
         else:
             requires = False
@@ -79,7 +80,8 @@ class Function:
                     _device_mismatch(cls.__name__, tensors)
                 requires = requires or t.requires_grad
             try:
-                data = fn.forward(*[t.data for t in tensors], **kwargs)
+                with device.context:
+                    data = fn.forward(*[t.data for t in tensors], **kwargs)
             except ValueError as exc:
                 _shape_mismatch(cls.__name__, tensors, exc)
         requires = requires and _mode.enabled and cls.differentiable

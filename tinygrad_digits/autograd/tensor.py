@@ -107,9 +107,10 @@ class Tensor:
             else (src if isinstance(data, Tensor) or src.name != "cpu" else get_device(None))
         )
         if target is not src:
-            array = target.from_numpy(src.to_numpy(array))
+            array = target.receive(array, src)
         if dtype is not None and target.numpy_dtype(array) != dtype:
-            array = target.xp.astype(array, target.dtype(dtype))
+            with target.context:
+                array = target.xp.astype(array, target.dtype(dtype))
         self.data = array
         self.device: Device = target
         self.grad: Tensor | None = None
@@ -261,9 +262,9 @@ class Tensor:
 
     def _cast(self, dtype: np.dtype) -> Tensor:
         if self.requires_grad and dtype.kind != "f":
-            return Tensor._make(
-                self.device.xp.astype(self.data, self.device.dtype(dtype)), self.device, False
-            )
+            with self.device.context:
+                data = self.device.xp.astype(self.data, self.device.dtype(dtype))
+            return Tensor._make(data, self.device, False)
         return V.Cast.apply(self, dtype=self.device.dtype(dtype))
 
     def cpu(self) -> Tensor:
@@ -818,10 +819,16 @@ class Tensor:
                 _, value = self._other(value)  # raises the device error below
             value = value.data
         self._check_inplace("__setitem__")
-        if advanced:
-            self.data = self.device.setitem(self.data, raw, value)
-        else:
-            self.data[raw] = value
+        if self.device.is_broadcast_view(self.data):
+            raise RuntimeError(
+                "__setitem__: more than one element of this tensor refers to a single memory "
+                "location (it is an expand()ed or broadcast view): clone() it before writing"
+            )
+        with self.device.context:
+            if advanced:
+                self.data = self.device.setitem(self.data, raw, value)
+            else:
+                self.data[raw] = value
         self._bump_version()
 
     def _index_key(self, key: Any) -> tuple[Any, builtins.bool]:
@@ -871,12 +878,16 @@ class Tensor:
         """Write `value` into this tensor's memory (views see it) and bump its version."""
         self._check_inplace(op)
         xp = self.device.xp
-        if value.dtype != self.data.dtype:
-            value = xp.astype(value, self.data.dtype)
-        try:
-            self.data[...] = value
-        except (ValueError, TypeError):  # read-only memory (a broadcast view) or a NumPy scalar
-            self.data = self.device.copy(xp.broadcast_to(value, self.data.shape))
+        with self.device.context:
+            if value.dtype != self.data.dtype:
+                value = xp.astype(value, self.data.dtype)
+            if self.device.is_broadcast_view(self.data):  # never write through a stride-0 view
+                self.data = self.device.copy(xp.broadcast_to(value, self.data.shape))
+            else:
+                try:
+                    self.data[...] = value
+                except (ValueError, TypeError):  # read-only memory or a NumPy scalar
+                    self.data = self.device.copy(xp.broadcast_to(value, self.data.shape))
         self._bump_version()
         return self
 
@@ -907,12 +918,7 @@ class Tensor:
         return self._assign("fill_", self.device.xp.full_like(self.data, value))
 
     def copy_(self, src: Tensor) -> Tensor:
-        data = (
-            src.data
-            if src.device is self.device
-            else self.device.from_numpy(src.device.to_numpy(src.data))
-        )
-        return self._assign("copy_", data)
+        return self._assign("copy_", self.device.receive(src.data, src.device))
 
     def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0) -> Tensor:
         return self._assign(

@@ -12,12 +12,63 @@ from .device import Device
 # Every Array API function the package calls as `xp.NAME` (tests/core/test_cuda_install.py keeps
 # this list complete). A namespace lacking one is refused with one message instead of failing
 # in the middle of a training run.
-ARRAY_API_NAMES = (
-    "abs all any arange argmax asarray astype bool broadcast_to clip concat count_nonzero empty "
-    "exp eye full full_like isfinite isinf isnan linspace log matmul matrix_transpose max "
-    "maximum mean min minimum ones_like permute_dims reshape sign sqrt stack std sum tanh where "
-    "zeros zeros_like"
-).split()
+ARRAY_API_NAMES = [
+    "abs",
+    "all",
+    "any",
+    "arange",
+    "argmax",
+    "asarray",
+    "astype",
+    "bool",
+    "broadcast_to",
+    "clip",
+    "concat",
+    "count_nonzero",
+    "empty",
+    "exp",
+    "eye",
+    "full",
+    "full_like",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "linspace",
+    "log",
+    "matmul",
+    "matrix_transpose",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "ones_like",
+    "permute_dims",
+    "reshape",
+    "sign",
+    "sqrt",
+    "stack",
+    "std",
+    "sum",
+    "tanh",
+    "where",
+    "zeros",
+    "zeros_like",
+]
+
+# CuPy makes new arrays on the current GPU: on a device's namespace these run under its context.
+_CREATION = [
+    "arange",
+    "asarray",
+    "empty",
+    "eye",
+    "full",
+    "full_like",
+    "linspace",
+    "ones_like",
+    "zeros",
+    "zeros_like",
+]
 
 _INSTALL = 'pip install "tinygrad-digits[cuda12]" (CUDA 12 driver) or "[cuda13]" (CUDA 13)'
 
@@ -59,6 +110,28 @@ def array_api_namespace(cupy: Any) -> Any:
     return namespace
 
 
+class _OnDevice:
+    """An Array API namespace whose creation functions put arrays on one GPU."""
+
+    def __init__(self, xp: Any, context: Any) -> None:
+        self._xp = xp
+        for name in ARRAY_API_NAMES:
+            setattr(self, name, getattr(xp, name))
+        for name in _CREATION:
+            setattr(self, name, _under(context, getattr(xp, name)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._xp, name)
+
+
+def _under(context: Any, fn: Any) -> Any:
+    def on_device(*args: Any, **kwargs: Any) -> Any:
+        with context:
+            return fn(*args, **kwargs)
+
+    return on_device
+
+
 def explain_failure(exc: BaseException, name: str) -> str:
     """One message saying what broke on a GPU's first kernels, and the fix."""
     kind, text = type(exc).__name__, str(exc)
@@ -95,7 +168,15 @@ def _first_use_check(xp: Any, name: str) -> None:
         raise DeviceUnavailableError(f"{name} computed a wrong result in its first-use check.")
 
 
+def _out_of_bounds(device: Device, index: Any, axis: int, size: int) -> None:
+    host = device.to_numpy(index).reshape(-1)
+    bad = host[(host < -size) | (host >= size)]
+    raise IndexError(f"index {int(bad[0])} is out of bounds for axis {axis} with size {size}")
+
+
 class CUDADevice(Device):
+    defers_checks = True
+
     def __init__(self, index: int = 0) -> None:
         cupy = _import_cupy()
         count = cupy.cuda.runtime.getDeviceCount()
@@ -104,11 +185,11 @@ class CUDADevice(Device):
                 f"device 'cuda:{index}' does not exist: this machine has {count} GPU(s), "
                 f"cuda:0 to cuda:{count - 1}."
             )
-        self.xp = array_api_namespace(cupy)
         self.native = cupy
         self.index = index
         self.name = f"cuda:{index}"
         self.context = cupy.cuda.Device(index)
+        self.xp = _OnDevice(array_api_namespace(cupy), self.context)
         with self.context:
             _first_use_check(self.xp, self.name)
 
@@ -117,6 +198,7 @@ class CUDADevice(Device):
             return self.native.asarray(array)
 
     def to_numpy(self, array: Any) -> np.ndarray:
+        self.raise_deferred()
         return self.native.asnumpy(array)
 
     def receive(self, array: Any, source: Device) -> Any:
@@ -150,6 +232,30 @@ class CUDADevice(Device):
     def as_mask(self, condition: Any, dtype: Any) -> Any:
         return condition
 
+    # CuPy wraps out-of-range integer array indices around where NumPy raises: each advanced
+    # index is checked by a device-side flag, raised at the next read to the host.
+    def getitem(self, array: Any, key: Any) -> Any:
+        self._check_bounds(array.shape, key)
+        return array[key]
+
+    def setitem(self, array: Any, key: Any, value: Any) -> Any:
+        self._check_bounds(array.shape, key)
+        array[key] = value
+        return array
+
+    def _check_bounds(self, shape: tuple[int, ...], key: Any) -> None:
+        for axis, part in enumerate(key if isinstance(key, tuple) else (key,)):
+            if part is None or part is Ellipsis:
+                return  # the axes after it are not counted from here
+            dtype = getattr(part, "dtype", None)
+            if dtype is None or dtype.kind not in "iu" or axis >= len(shape):
+                continue
+            size = shape[axis]
+            self.defer_check(
+                self.xp.any((part < -size) | (part >= size)),
+                lambda part=part, axis=axis, size=size: _out_of_bounds(self, part, axis, size),
+            )
+
     def copy(self, array: Any) -> Any:
         with self.context:
             return array.copy()  # cupy.asarray takes no copy= before CuPy 14
@@ -158,6 +264,7 @@ class CUDADevice(Device):
         import cupyx
 
         with self.context:
+            self._check_bounds(shape, key)
             out = self.native.zeros(shape, dtype=values.dtype)
             cupyx.scatter_add(out, key, values)
             return out

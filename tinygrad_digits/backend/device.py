@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import contextlib
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +28,9 @@ class Device:
     # Entered around every op, creation and optimizer step on this device, so libraries with
     # a "current device" (CuPy) put new arrays and kernels on the right GPU.
     context: Any = NO_CONTEXT
+    # Whether range checks of labels and indices become device-side flags raised at the next
+    # read to the host (Device.defer_check) instead of a transfer each (accelerators).
+    defers_checks = False
 
     def __repr__(self) -> str:
         kind, _, index = self.name.partition(":")
@@ -70,6 +72,30 @@ class Device:
     def asarray(self, obj: Any, dtype: np.dtype) -> Any:
         """Make an array on this device from Python data (lists, scalars)."""
         return self.from_numpy(np.asarray(obj, dtype=dtype))
+
+    def defer_check(self, failed: Any, explain: Any) -> None:
+        """Remember the device-side bool `failed`; if it is true at the next read to the host,
+        `explain()` raises the error (as torch reports device-side asserts asynchronously)."""
+        pending = self.__dict__.setdefault("_pending", [])
+        if len(pending) >= 64:  # bound what is kept alive between reads: fold the flags
+            flags = self.xp.stack([f for f, _ in pending] + [failed])
+            first = pending[0][1]
+            pending[:] = [(self.xp.any(flags), first)]
+            return
+        pending.append((failed, explain))
+
+    def raise_deferred(self) -> None:
+        """Raise the first deferred check that failed (one transfer for all of them)."""
+        pending = self.__dict__.get("_pending")
+        if not pending:
+            return
+        self._pending = []
+        with self.context:
+            flags = self.to_numpy(self.xp.stack([f for f, _ in pending]))
+        for flag, (_, explain) in zip(flags, pending):
+            if flag:
+                explain()
+                raise IndexError("an index or label was out of range in an earlier step")
 
     # --- dtypes ------------------------------------------------------------------------
     def dtype(self, dtype: np.dtype) -> Any:

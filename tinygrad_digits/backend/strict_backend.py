@@ -18,6 +18,7 @@ from .numpy_backend import CPUDevice
 
 class StrictDevice(Device):
     name = "strict"
+    defers_checks = True
 
     def __init__(self) -> None:
         try:
@@ -42,6 +43,7 @@ class StrictDevice(Device):
         return self._wrap(np.asarray(array))
 
     def to_numpy(self, array: Any) -> np.ndarray:
+        self.raise_deferred()
         return np.asarray(array.to_device(self.xp.Device("CPU_DEVICE")))
 
     def dtype(self, dtype: np.dtype) -> Any:
@@ -77,3 +79,6 @@ class StrictDevice(Device):
 
     def owns_memory(self, array: Any) -> bool:
         return array._array.base is None
+
+    def strides(self, array: Any) -> tuple[int, ...]:
+        return array._array.strides

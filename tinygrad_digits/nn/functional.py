@@ -213,10 +213,26 @@ def _check_range(labels: Tensor, c: int, ignore_index: int | None, fn: str) -> b
     """Raise LabelError for a label outside [0, c) that is not ignore_index.
 
     Returns True when some label equals ignore_index. One small transfer (min and max)
-    on the usual path; the rest only runs when a label is ignored or wrong.
+    on the usual path; the rest only runs when a label is ignored or wrong. On devices where a
+    transfer stalls the pipeline (Device.defers_checks) nothing is transferred: the check
+    becomes a device-side flag raised at the next read to the host, and this returns None
+    (unknown whether labels are ignored: the loss masks them on the device).
     """
     if labels.numel() == 0:
         return False
+    dev = labels.device
+    with dev.context:
+        if dev.defers_checks:
+            t = labels.data
+            bad = (t < 0) | (t >= c)
+            if ignore_index is not None:
+                bad = bad & (t != ignore_index)
+            dev.defer_check(dev.xp.any(bad), lambda: _check_range_here(labels, c, ignore_index, fn))
+            return None
+        return _check_range_here(labels, c, ignore_index, fn)
+
+
+def _check_range_here(labels: Tensor, c: int, ignore_index: int | None, fn: str) -> bool:
     dev, t = labels.device, labels.data
     xp = dev.xp
     if dev.type == "cpu":
@@ -281,8 +297,14 @@ def cross_entropy(
     c = x.shape[1]
     w = _class_weight(weight, x, "cross_entropy")
     any_ignored = _check_range(labels, c, ignore_index, "cross_entropy")
-    if w is None and not any_ignored:
-        out = CrossEntropy.apply(x, labels, reduction=reduction, smoothing=float(label_smoothing))
+    if w is None and not any_ignored:  # None: unknown, the op masks ignored labels itself
+        out = CrossEntropy.apply(
+            x,
+            labels,
+            reduction=reduction,
+            smoothing=float(label_smoothing),
+            ignore_index=ignore_index if any_ignored is None else None,
+        )
     else:
         out = _weighted_nll(x.log_softmax(1), labels, w, ignore_index, reduction, label_smoothing)
     if not batched and reduction == "none":

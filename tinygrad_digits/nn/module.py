@@ -488,7 +488,7 @@ def _move(t: Tensor, device: Device | None, dtype: np.dtype | None) -> None:
     """Replace t.data (and its grad's) with the moved/cast array, keeping the object."""
     arr, dev = t.data, t.device
     if device is not None and device is not dev:
-        arr = device.from_numpy(dev.to_numpy(arr))
+        arr = device.receive(arr, dev)
         dev = device
     if dtype is not None and t.dtype.kind == "f" and t.dtype != dtype:
         arr = dev.xp.astype(arr, dev.dtype(dtype))

@@ -16,7 +16,7 @@ def _grads(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
 
 
 def _on(array: Any, src: Any, dst: Any) -> Any:
-    return array if src is dst else dst.from_numpy(src.to_numpy(array))
+    return dst.receive(array, src)
 
 
 def clip_grad_norm_(
@@ -63,10 +63,13 @@ def clip_grad_norm_(
     coef = xp.clip(max_norm / (total + 1e-6), None, 1.0)
     for g in grads:
         factor = _on(coef, dev, g.device)
-        try:
-            g.data *= factor
-        except (ValueError, TypeError):  # a read-only view
+        if g.device.is_broadcast_view(g.data):  # never write through a stride-0 view
             g.data = g.data * factor
+        else:
+            try:
+                g.data *= factor
+            except (ValueError, TypeError):  # read-only memory
+                g.data = g.data * factor
         g._bump_version()
     return Tensor._make(total, dev, False)
 

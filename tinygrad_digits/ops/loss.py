@@ -16,28 +16,43 @@ class CrossEntropy(Function):
     """Mean/sum/none cross-entropy of logits (N, C) against int labels (N,), in one pass.
 
     Never forms log(0): it works from log_softmax of shifted logits, so logits of +-1e4 and
-    -inf entries give finite losses and gradients.
+    -inf entries give finite losses and gradients. With `ignore_index`, rows with that label
+    are masked out on the device (no host check of whether there are any).
     """
 
-    def forward(self, logits, labels, reduction, smoothing):
+    def forward(self, logits, labels, reduction, smoothing, ignore_index=None):
         xp = self.xp
         n, c = logits.shape
         self.reduction, self.smoothing = reduction, smoothing
+        masking = {}
+        if ignore_index is not None:
+            valid = labels != ignore_index
+            # A class for the ignored rows (masked out below), and for out-of-range labels,
+            # which a deferred check reports (Device.defer_check) instead of reading past c.
+            labels = xp.where(valid & (labels >= 0) & (labels < c), labels, 0)
+            masking = {
+                "mask": self.device.as_mask(valid, logits.dtype),
+                "count": xp.sum(xp.astype(valid, logits.dtype)),
+            }
         shifted = logits - xp.max(logits, axis=1, keepdims=True)
         e = xp.exp(shifted)
         total = xp.sum(e, axis=1, keepdims=True)
         logp = shifted - xp.log(total)
         rows = xp.arange(n, **self.device.creation_kw)
-        self.save_for_backward(probs=e / total, rows=rows, labels=labels)
+        self.save_for_backward(probs=e / total, rows=rows, labels=labels, **masking)
         picked = self.device.getitem(logp, (rows, labels))
         if smoothing:
             losses = -(1 - smoothing) * picked - smoothing / c * xp.sum(logp, axis=1)
         else:
             losses = -picked
+        if masking:
+            losses = losses * masking["mask"]
         if reduction == "none":
             return losses
         out = xp.sum(losses)
-        return out / n if reduction == "mean" else out
+        if reduction == "mean":
+            return out / masking.get("count", n)
+        return out
 
     def _target(self, c, dtype):
         xp = self.xp
@@ -52,10 +67,13 @@ class CrossEntropy(Function):
         logits = self.parents[0]
         p = self.saved("probs", lambda x, _: x.softmax(1))
         diff = p - self.const(self._target(logits.shape[1], p.data.dtype))
+        saved = self.saved_arrays
+        if "mask" in saved:
+            diff = diff * self.const(saved["mask"][:, None])
         if self.reduction == "none":
             return diff * g.reshape((-1, 1)), None
         if self.reduction == "mean":
-            g = g / logits.shape[0]
+            g = g / (self.const(saved["count"]) if "count" in saved else logits.shape[0])
         return diff * g, None
 
     def backward_arrays(self, g):  # the same on raw arrays, without a one-hot matrix
@@ -66,9 +84,11 @@ class CrossEntropy(Function):
         device.setitem(diff, key, device.getitem(diff, key) - (1 - self.smoothing))
         if self.smoothing:
             diff -= self.smoothing / c
+        if "mask" in saved:
+            diff = diff * saved["mask"][:, None]
         if self.reduction == "none":
             return diff * self.xp.reshape(g, (-1, 1)), None
-        return diff * (g / n if self.reduction == "mean" else g), None
+        return diff * (g / saved.get("count", n) if self.reduction == "mean" else g), None
 
 
 class BCEWithLogits(Function):

@@ -147,7 +147,8 @@ class Optimizer:
                 loss = closure()
         for group in self.param_groups:
             for params in _by_device_and_dtype(group["params"]):
-                self._update(group, params, self._gradients(group, params))
+                with params[0].device.context:  # CuPy runs kernels on the current GPU
+                    self._update(group, params, self._gradients(group, params))
                 for p in params:
                     p._bump_version()
         return loss
@@ -241,11 +242,7 @@ class Optimizer:
                             f"saved optimizer state '{k}' for parameter {idx} has shape "
                             f"{v.shape}, but the parameter has shape {p.shape}"
                         )
-                    arr = (
-                        v.data
-                        if v.device is p.device
-                        else p.device.from_numpy(v.device.to_numpy(v.data))
-                    )
+                    arr = p.device.receive(v.data, v.device)
                     if v.dtype.kind == "f" and arr.dtype != p.data.dtype:
                         arr = p.device.xp.astype(arr, p.data.dtype)
                     st[k] = p.device.copy(arr)
@@ -296,8 +293,7 @@ def _place(st: dict[str, Any], p: Tensor) -> None:
         if not _is_array(v):
             continue
         src = device_of_array(v)
-        if src is not p.device:
-            v = p.device.from_numpy(src.to_numpy(v))
+        v = p.device.receive(v, src)
         if p.device.numpy_dtype(v).kind == "f" and v.dtype != p.data.dtype:
             v = p.device.xp.astype(v, p.data.dtype)
         st[k] = v

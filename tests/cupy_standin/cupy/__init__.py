@@ -18,8 +18,6 @@ __version__ = "14.0.0+standin"
 STANDIN = True
 
 
-
-
 def _sync() -> None:
     """A device-to-host read: counted, and refused under cupyx.allow_synchronize(False)."""
     if not standin.allow_sync[0]:
@@ -84,9 +82,9 @@ def _wrap_indices(key: Any, shape: tuple[int, ...]) -> Any:
             k = _on_current(k)
         elif isinstance(k, list):
             k = _np.asarray(k)
-        if isinstance(k, _np.ndarray) and k.dtype.kind in "iu" and simple and axis < len(shape):
-            if shape[axis] > 0:
-                k = _np.mod(k, shape[axis])
+        integer = isinstance(k, _np.ndarray) and k.dtype.kind in "iu"
+        if integer and simple and axis < len(shape) and shape[axis] > 0:
+            k = _np.mod(k, shape[axis])
         out.append(k)
         axis += k.ndim if isinstance(k, _np.ndarray) and k.dtype.kind == "b" else 1
     return tuple(out) if isinstance(key, tuple) else out[0]
@@ -177,9 +175,7 @@ class ndarray:  # noqa: N801 (CuPy's name)
 
     def __bool__(self) -> bool:
         if self._a.size != 1:
-            raise ValueError(
-                "The truth value of an array with more than one element is ambiguous."
-            )
+            raise ValueError("The truth value of an array with more than one element is ambiguous.")
         _sync()
         return bool(self._a)
 

@@ -6,9 +6,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-
 import cupy
+import numpy as np
 from cupy import standin
 
 from . import scipy

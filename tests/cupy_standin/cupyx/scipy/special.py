@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 import cupy
+import numpy as np
 
 
 def erf(x: Any) -> Any:

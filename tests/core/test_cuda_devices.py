@@ -1,0 +1,128 @@
+"""One Device per GPU, under any spelling, owning its arrays and its random stream; cuda:1
+works like cuda:0. On machines without a GPU these run on the CuPy stand-in, which has two
+devices, refuses ops on arrays of a device that is not current, and counts host syncs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_digits as tg
+from tinygrad_digits import nn, optim
+from tinygrad_digits.backend import registry
+from tinygrad_digits.nn import functional as F
+
+
+@pytest.fixture
+def cupy(cupy_module):
+    return cupy_module
+
+
+@pytest.fixture
+def gpu1(cupy) -> str:
+    if cupy.cuda.runtime.getDeviceCount() < 2:
+        pytest.skip("needs two GPUs (the CuPy stand-in has two)")
+    return "cuda:1"
+
+
+def test_cuda_and_cuda0_are_one_device(cupy) -> None:
+    dev = tg.get_device("cuda")
+    assert dev is tg.get_device("cuda:0") and dev is tg.get_device(" CUDA:0 ")
+    assert str(dev) == "cuda:0" and dev == "cuda" and dev == "cuda:0" and dev != "cuda:1"
+    model = nn.Linear(3, 2).to("cuda")
+    out = model(tg.randn(4, 3).cuda())
+    assert out.device is dev
+
+
+def test_comparing_with_a_name_creates_no_device(monkeypatch) -> None:
+    monkeypatch.setattr(registry, "_devices", {})
+    cpu = tg.get_device("cpu")
+    assert cpu != "cuda:7" and cpu != "nonsense" and cpu == "cpu"
+    assert set(registry._devices) == {"cpu"}
+
+
+def test_a_cupy_array_lands_on_its_own_device(cupy, gpu1) -> None:
+    assert tg.tensor(cupy.arange(3)).device is tg.get_device("cuda")
+    with cupy.cuda.Device(1):
+        on_one = cupy.arange(3)
+    t = tg.tensor(on_one)
+    assert t.device is tg.get_device("cuda:1") and t.data is on_one
+
+
+def test_the_random_stream_continues_under_another_spelling(cupy) -> None:
+    tg.manual_seed(5)
+    a = tg.randn(4, device="cuda").cpu().numpy()
+    b = tg.randn(4, device="cuda:0").cpu().numpy()
+    assert not np.array_equal(a, b)
+    tg.manual_seed(5)
+    np.testing.assert_array_equal(tg.randn(4, device="cuda:0").cpu().numpy(), a)
+
+
+def test_each_gpu_has_its_own_seeded_stream(gpu1) -> None:
+    tg.manual_seed(3)
+    a = tg.rand(5, device="cuda:0").cpu().numpy()
+    b = tg.rand(5, device="cuda:1").cpu().numpy()
+    np.testing.assert_array_equal(a, b)  # both seeded by manual_seed(3)
+
+
+def test_dropout_and_init_draw_on_the_device_without_host_syncs(host_syncs) -> None:
+    x = tg.ones(64, 32, device="cuda", requires_grad=True)
+    before = host_syncs()
+    layer = nn.Linear(32, 16, device="cuda")
+    F.dropout(layer(x), 0.5, training=True).sum().backward()
+    assert host_syncs() == before
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: tg.zeros(2, 3, device=d),
+        lambda d: tg.arange(5, device=d),
+        lambda d: tg.full((2,), 7.0, device=d),
+        lambda d: tg.eye(3, device=d),
+        lambda d: tg.linspace(0, 1, 4, device=d),
+        lambda d: tg.randn(3, device=d),
+        lambda d: tg.randint(0, 5, (3,), device=d),
+        lambda d: tg.zeros_like(tg.ones(3, device=d)),
+    ],
+)
+def test_creation_functions_put_arrays_on_the_named_gpu(gpu1, make) -> None:
+    t = make(gpu1)
+    assert t.device == gpu1 and t.data.device.id == 1
+
+
+def test_training_on_the_second_gpu(gpu1) -> None:
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.1),
+        nn.Linear(4 * 4 * 4, 3),
+    ).to(gpu1)
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    x = tg.randn(8, 1, 8, 8, device=gpu1)
+    y = tg.tensor([0, 1, 2, 0, 1, 2, 0, 1], device=gpu1)
+    losses = []
+    for _ in range(5):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+    assert all(a.data.device.id == 1 for st in opt.state.values() for a in _arrays(st))
+
+
+def _arrays(state: dict) -> list:
+    return [tg.tensor(v) for v in state.values() if type(v).__module__.startswith("cupy")]
+
+
+def test_moving_between_gpus_skips_the_host(host_syncs, gpu1) -> None:
+    x = tg.randn(3, 4, device="cuda:0", requires_grad=True)
+    before = host_syncs()
+    y = x.to(gpu1)
+    (y * 2).sum().backward()
+    assert y.device == gpu1 and y.data.device.id == 1
+    assert x.grad.device == "cuda:0" and x.grad.data.device.id == 0
+    assert host_syncs() == before
