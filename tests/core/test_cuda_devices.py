@@ -103,13 +103,14 @@ def test_training_on_the_second_gpu(gpu1) -> None:
     opt = optim.Adam(model.parameters(), lr=0.01)
     x = tg.randn(8, 1, 8, 8, device=gpu1)
     y = tg.tensor([0, 1, 2, 0, 1, 2, 0, 1], device=gpu1)
-    losses = []
-    for _ in range(5):
+
+    def step() -> float:
         opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
+        F.cross_entropy(model(x), y).backward()
         opt.step()
-        losses.append(loss.item())
+        return F.cross_entropy(model(x), y).item()
+
+    losses = [step() for _ in range(5)]
     assert losses[-1] < losses[0]
     assert all(a.data.device.id == 1 for st in opt.state.values() for a in _arrays(st))
 

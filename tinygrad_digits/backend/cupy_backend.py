@@ -168,6 +168,19 @@ def _first_use_check(xp: Any, name: str) -> None:
         raise DeviceUnavailableError(f"{name} computed a wrong result in its first-use check.")
 
 
+class _CupyRandom:
+    """cupy.random with the NumPy Generator's name for integers."""
+
+    def __init__(self, random: Any) -> None:
+        self.random = random.random
+        self.standard_normal = random.standard_normal
+        self.permutation = random.permutation
+        self._randint = random.randint
+
+    def integers(self, low: int, high: int, size: Any) -> Any:
+        return self._randint(low, high, size=size)
+
+
 def _out_of_bounds(device: Device, index: Any, axis: int, size: int) -> None:
     host = device.to_numpy(index).reshape(-1)
     bad = host[(host < -size) | (host >= size)]
@@ -212,22 +225,11 @@ class CUDADevice(Device):
         with self.context:
             self.native.random.seed(seed)
 
-    def random(self, kind: str, shape: tuple[int, ...], dtype: np.dtype, **kw: Any) -> Any:
-        """Drawn on the GPU by this device's cupy.random stream (seeded by manual_seed)."""
-        rand = self.native.random
+    def random_source(self, dtype: np.dtype) -> tuple[Any, Any]:
+        """This GPU's cupy.random stream (seeded by manual_seed), in float32 unless float64
+        is asked for; from_numpy leaves the drawn CuPy array where it is."""
         wide = np.float64 if np.dtype(dtype) == np.float64 else np.float32
-        with self.context:
-            if kind == "uniform":
-                out = rand.random(shape, dtype=wide) * (kw["high"] - kw["low"]) + kw["low"]
-            elif kind == "normal":
-                out = rand.standard_normal(shape, dtype=wide) * kw["std"] + kw["mean"]
-            elif kind == "integers":
-                out = rand.randint(kw["low"], kw["high"], size=shape)
-            elif kind == "permutation":
-                out = rand.permutation(shape[0])
-            else:
-                raise ValueError(f"unknown random kind {kind!r}")
-            return out.astype(dtype, copy=False)
+        return _CupyRandom(self.native.random), wide
 
     def as_mask(self, condition: Any, dtype: Any) -> Any:
         return condition

@@ -119,20 +119,25 @@ class Device:
             rng = self._rng
         return rng
 
+    def random_source(self, dtype: np.dtype) -> tuple[Any, Any]:
+        """Where random numbers come from (a NumPy-Generator-like object) and the float dtype
+        they are drawn in: here the host, in float64, then moved (CuPy draws on the GPU)."""
+        return self.rng, np.float64
+
     def random(self, kind: str, shape: tuple[int, ...], dtype: np.dtype, **kw: Any) -> Any:
-        """A random array drawn on the host, then moved here (CuPy draws on the GPU)."""
-        rng = self.rng
-        if kind == "uniform":
-            out = rng.random(shape, dtype=np.float64) * (kw["high"] - kw["low"]) + kw["low"]
-        elif kind == "normal":
-            out = rng.standard_normal(shape, dtype=np.float64) * kw["std"] + kw["mean"]
-        elif kind == "integers":
-            out = rng.integers(kw["low"], kw["high"], size=shape)
-        elif kind == "permutation":
-            out = rng.permutation(shape[0])
-        else:
-            raise ValueError(f"unknown random kind {kind!r}")
-        return self.from_numpy(out.astype(dtype, copy=False))
+        rng, wide = self.random_source(dtype)
+        with self.context:
+            if kind == "uniform":
+                out = rng.random(shape, dtype=wide) * (kw["high"] - kw["low"]) + kw["low"]
+            elif kind == "normal":
+                out = rng.standard_normal(shape, dtype=wide) * kw["std"] + kw["mean"]
+            elif kind == "integers":
+                out = rng.integers(kw["low"], kw["high"], size=shape)
+            elif kind == "permutation":
+                out = rng.permutation(shape[0])
+            else:
+                raise ValueError(f"unknown random kind {kind!r}")
+            return self.from_numpy(out.astype(dtype, copy=False))
 
     # --- kernels the Array API standard lacks ----------------------------------------
     def getitem(self, array: Any, key: Any) -> Any:

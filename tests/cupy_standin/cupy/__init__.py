@@ -55,6 +55,7 @@ def _unwrap(x: Any) -> Any:
 
 
 def _make(a: _np.ndarray, dev: int | None = None) -> ndarray:
+    standin.arrays += 1
     out = ndarray.__new__(ndarray)
     out._a = a
     out._dev = standin.current[0] if dev is None else dev
@@ -147,6 +148,13 @@ class ndarray:  # noqa: N801 (CuPy's name)
 
     def astype(self, dtype: Any, copy: bool = True, **kwargs: Any) -> ndarray:
         return _make(_on_current(self).astype(dtype, copy=copy), self._dev)
+
+    # --- DLPack: a CUDA device to consumers; only the stand-in's from_dlpack reads it ------
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (2, self._dev)  # kDLCUDA
+
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        return self._a.__dlpack__()
 
     # --- reads to the host (each a sync) ----------------------------------------------------
     def get(self, stream: Any = None) -> _np.ndarray:
@@ -289,6 +297,27 @@ def asnumpy(a: Any, stream: Any = None, **kwargs: Any) -> _np.ndarray:
     return _np.asarray(a)
 
 
+class _HostCapsule:
+    """The NumPy memory behind a stand-in array, handed to np.from_dlpack (no copy)."""
+
+    def __init__(self, obj: Any) -> None:
+        self._capsule = obj.__dlpack__()
+
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        return self._capsule
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (1, 0)
+
+
+def from_dlpack(obj: Any) -> ndarray:
+    """Shares memory with a CUDA DLPack producer (only stand-in arrays are such producers)."""
+    kind, index = obj.__dlpack_device__()
+    if kind != 2:
+        raise TypeError("CuPy's from_dlpack takes CUDA arrays only")
+    return _make(_np.from_dlpack(_HostCapsule(obj)), index)
+
+
 def broadcast_to(x: ndarray, shape: Any) -> ndarray:
     """A stride-0 view that can be written through, as CuPy's (it has no WRITEABLE flag)."""
     a = _on_current(x)
@@ -320,6 +349,7 @@ _OVERRIDES = {
     "asarray": asarray,
     "array": array,
     "asnumpy": asnumpy,
+    "from_dlpack": from_dlpack,
     "broadcast_to": broadcast_to,
     "take": take,
     "matmul": _function(_np.matmul, gemm=True),

@@ -1,0 +1,121 @@
+"""Array operations and host syncs per training step, counted on the CPU.
+
+On a GPU every array operation is at least one kernel launch (5-15 us of host time each) and a
+host sync stalls the pipeline, so these counts bound the GPU step time. They are counted on the
+"strict" device (array-api-strict: each result array it makes) and on the CuPy stand-in of the
+tests (tests/cupy_standin: each array it makes; its syncs), for an MLP 784-256-128-10 with
+batch 128, with SGD+momentum and with Adam. Counts are deterministic; timings are printed beside
+them and mean little (the stand-in's mean nothing).
+
+    python benchmarks/launch_budget.py
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+if importlib.util.find_spec("cupy") is None:  # the tests' CuPy stand-in, never a real GPU
+    sys.path.insert(0, str(ROOT / "tests" / "cupy_standin"))
+
+import tinygrad_digits as tg  # noqa: E402
+from tinygrad_digits import nn, optim  # noqa: E402
+from tinygrad_digits.nn import functional as F  # noqa: E402
+
+OPTIMIZERS: dict[str, Callable] = {
+    "sgd+momentum": lambda ps: optim.SGD(ps, lr=0.01, momentum=0.9),
+    "adam": lambda ps: optim.Adam(ps, lr=1e-3),
+}
+
+
+class Counts:
+    ops = 0
+    syncs = 0
+
+
+@contextlib.contextmanager
+def counting(device: str) -> Iterator[Counts]:
+    """Count the arrays `device`'s library makes and the reads to the host, while inside."""
+    counts = Counts()
+    dev = tg.get_device(device)
+    read = dev.to_numpy
+
+    def counted_read(array):
+        counts.syncs += 1
+        return read(array)
+
+    if dev.type == "strict":
+        from array_api_strict._array_object import Array
+
+        new = Array.__dict__["_new"]
+
+        def counted_new(cls, *args, **kwargs):
+            counts.ops += 1
+            return new.__func__(cls, *args, **kwargs)
+
+        Array._new = classmethod(counted_new)
+        dev.to_numpy = counted_read
+        try:
+            yield counts
+        finally:
+            Array._new = new
+            del dev.to_numpy
+    else:
+        from cupy import standin
+
+        ops, syncs = standin.arrays, standin.syncs
+        try:
+            yield counts
+        finally:
+            counts.ops, counts.syncs = standin.arrays - ops, standin.syncs - syncs
+
+
+def per_step(device: str, optimizer: str, steps: int = 4) -> tuple[float, float, float]:
+    """(array operations, host syncs, ms) per training step, after two warm-up steps."""
+    tg.manual_seed(0)
+    model = nn.MLP(784, [256, 128], 10).to(device)
+    opt = OPTIMIZERS[optimizer](model.parameters())
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.standard_normal((128, 784)).astype(np.float32), device=device)
+    y = tg.tensor(rng.integers(0, 10, 128), device=device)
+
+    def step() -> None:
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    for _ in range(2):
+        step()
+    start = time.perf_counter()
+    with counting(device) as counts:
+        for _ in range(steps):
+            step()
+    ms = (time.perf_counter() - start) * 1000 / steps
+    return counts.ops / steps, counts.syncs / steps, ms
+
+
+def main() -> None:
+    print(f"{'device':<16} {'optimizer':<14} {'array ops/step':>15} {'syncs/step':>11} ms/step")
+    import cupy
+
+    if not getattr(cupy, "STANDIN", False):
+        print("(a real CuPy is installed: the cuda rows need the stand-in; see gpu_check.py)")
+    rows = [("strict", "strict")]
+    if getattr(cupy, "STANDIN", False):
+        rows.append(("cuda", "cuda (stand-in)"))
+    for device, label in rows:
+        for optimizer in OPTIMIZERS:
+            ops, syncs, ms = per_step(device, optimizer)
+            print(f"{label:<16} {optimizer:<14} {ops:>15.0f} {syncs:>11.0f} {ms:>9.2f}")
+
+
+if __name__ == "__main__":
+    main()
