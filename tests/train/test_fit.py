@@ -209,3 +209,24 @@ def test_checkpoint_round_trip_and_bad_files(tmp_path):
     (tmp_path / "junk.tgd").write_bytes(b"\x00garbage" * 10)
     with pytest.raises(ValueError):
         load_checkpoint(tmp_path / "junk.tgd")
+
+
+def test_a_bad_label_stops_fit_by_the_end_of_the_epoch(device):
+    """Accelerators check labels without a host sync per step: the error comes at the read of
+    the epoch's loss, on cpu at once; either way fit stops with LabelError."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 64)).astype(np.float32)
+    y = rng.integers(0, 10, 64)
+    y[37] = 10
+    model = _model().to(device)
+    with pytest.raises(nn.functional.LabelError, match="label 10"):
+        fit(
+            model,
+            DataLoader(TensorDataset(x, y), 16, device=device),
+            None,
+            optim.SGD(model.parameters(), lr=0.1),
+            epochs=1,
+            device=device,
+            progress=False,
+            log=None,
+        )
