@@ -1,5 +1,6 @@
-"""The doctor on other devices: the "strict" device refuses implicit host transfers (as CuPy
-does), so running every check there proves the doctor moves data only explicitly."""
+"""The doctor on every accelerator ("strict", and "cuda" on the CuPy stand-in without a GPU):
+they refuse implicit host transfers, so running every check there proves the doctor moves
+data only explicitly."""
 
 from __future__ import annotations
 
