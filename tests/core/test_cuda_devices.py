@@ -115,6 +115,31 @@ def test_training_on_the_second_gpu(gpu1) -> None:
     assert all(a.data.device.id == 1 for st in opt.state.values() for a in _arrays(st))
 
 
+def test_tensor_methods_and_fit_on_the_second_gpu(gpu1) -> None:
+    from tinygrad_digits.data import DataLoader, TensorDataset
+    from tinygrad_digits.training.loop import fit
+
+    x = tg.randn(4, 3, device=gpu1)
+    x.add_(1.0).mul_(2.0).clamp_(-1.0, 1.0)
+    assert x.argmax().item() >= 0 and x.sign().any().item() and x.data.device.id == 1
+    model = nn.MLP(6, [5], 3).to(gpu1)
+    model(tg.randn(2, 6, device=gpu1)).sum().backward()
+    nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+    rng = np.random.default_rng(0)
+    data = TensorDataset(rng.standard_normal((32, 6)).astype(np.float32), rng.integers(0, 3, 32))
+    history = fit(
+        model,
+        DataLoader(data, 8, device=gpu1),
+        DataLoader(data, 16, device=gpu1),
+        optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+        epochs=1,
+        device=gpu1,
+        progress=False,
+        log=None,
+    )
+    assert np.isfinite(history.train_loss).all()
+
+
 def _arrays(state: dict) -> list:
     return [tg.tensor(v) for v in state.values() if type(v).__module__.startswith("cupy")]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import weakref
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
@@ -63,6 +64,18 @@ def _comparison(method: str) -> Callable[..., Tensor]:
 
     compare.__name__ = method
     return compare
+
+
+def _on_own_device(method: Callable) -> Callable:
+    """Run an array-level method under its tensor's device context (CuPy computes on the
+    current GPU), for the in-place methods that compute outside any Function."""
+
+    @functools.wraps(method)
+    def run(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        with self.device.context:
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 class Tensor:
@@ -894,26 +907,33 @@ class Tensor:
     def _operand(self, other: Any) -> Any:
         return other.data if isinstance(other, Tensor) else other
 
+    @_on_own_device
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
         o = self._operand(other)
         return self._assign("add_", self.data + (o * alpha if alpha != 1 else o))
 
+    @_on_own_device
     def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
         o = self._operand(other)
         return self._assign("sub_", self.data - (o * alpha if alpha != 1 else o))
 
+    @_on_own_device
     def mul_(self, other: Any) -> Tensor:
         return self._assign("mul_", self.data * self._operand(other))
 
+    @_on_own_device
     def div_(self, other: Any) -> Tensor:
         return self._assign("div_", self.data / self._operand(other))
 
+    @_on_own_device
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         return self._assign("clamp_", self.device.xp.clip(self.data, min, max))
 
+    @_on_own_device
     def zero_(self) -> Tensor:
         return self._assign("zero_", self.device.xp.zeros_like(self.data))
 
+    @_on_own_device
     def fill_(self, value: Any) -> Tensor:
         return self._assign("fill_", self.device.xp.full_like(self.data, value))
 

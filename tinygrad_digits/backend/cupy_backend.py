@@ -56,20 +56,6 @@ ARRAY_API_NAMES = [
     "zeros_like",
 ]
 
-# CuPy makes new arrays on the current GPU: on a device's namespace these run under its context.
-_CREATION = [
-    "arange",
-    "asarray",
-    "empty",
-    "eye",
-    "full",
-    "full_like",
-    "linspace",
-    "ones_like",
-    "zeros",
-    "zeros_like",
-]
-
 _INSTALL = 'pip install "tinygrad-digits[cuda12]" (CUDA 12 driver) or "[cuda13]" (CUDA 13)'
 
 
@@ -111,14 +97,15 @@ def array_api_namespace(cupy: Any) -> Any:
 
 
 class _OnDevice:
-    """An Array API namespace whose creation functions put arrays on one GPU."""
+    """An Array API namespace whose functions run on one GPU: CuPy makes new arrays and runs
+    kernels on the current GPU, so `dev.xp.zeros(...)` lands on `dev` from any code."""
 
     def __init__(self, xp: Any, context: Any) -> None:
         self._xp = xp
         for name in ARRAY_API_NAMES:
-            setattr(self, name, getattr(xp, name))
-        for name in _CREATION:
-            setattr(self, name, _under(context, getattr(xp, name)))
+            found = getattr(xp, name)
+            wrap = callable(found) and not isinstance(found, type)  # dtypes stay themselves
+            setattr(self, name, _under(context, found) if wrap else found)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._xp, name)

@@ -37,41 +37,48 @@ def clip_grad_norm_(
         return tensor(0.0)
     norm_type = float(norm_type)
     dev = grads[0].device
-    xp = dev.xp
+    with dev.context:  # CuPy computes on the current GPU
+        total = _total_norm(grads, dev, norm_type)
+        if error_if_nonfinite and not bool(dev.to_numpy(dev.xp.isfinite(total))):
+            raise RuntimeError(
+                f"clip_grad_norm_: the total {norm_type}-norm of the gradients is non-finite, "
+                "so they can't be clipped; set error_if_nonfinite=False to scale them anyway"
+            )
+        coef = dev.xp.clip(max_norm / (total + 1e-6), None, 1.0)
+    for g in grads:
+        factor = _on(coef, dev, g.device)
+        with g.device.context:
+            if g.device.is_broadcast_view(g.data):  # never write through a stride-0 view
+                g.data = g.data * factor
+            else:
+                try:
+                    g.data *= factor
+                except (ValueError, TypeError):  # read-only memory
+                    g.data = g.data * factor
+        g._bump_version()
+    return Tensor._make(total, dev, False)
+
+
+def _total_norm(grads: list[Tensor], dev: Any, norm_type: float) -> Any:
+    """The joint norm of all gradients, on `dev`; each gradient's part on its own device."""
     parts = []
     for g in grads:
         gx = g.device.xp
-        if math.isinf(norm_type):
-            part = gx.max(gx.abs(g.data))
-        elif norm_type == 2.0:
-            part = gx.sqrt(gx.sum(g.data * g.data))
-        else:
-            part = gx.sum(gx.abs(g.data) ** norm_type) ** (1.0 / norm_type)
+        with g.device.context:
+            if math.isinf(norm_type):
+                part = gx.max(gx.abs(g.data))
+            elif norm_type == 2.0:
+                part = gx.sqrt(gx.sum(g.data * g.data))
+            else:
+                part = gx.sum(gx.abs(g.data) ** norm_type) ** (1.0 / norm_type)
         parts.append(_on(part, g.device, dev))
+    xp = dev.xp
     stacked = xp.stack(parts)
     if math.isinf(norm_type):
-        total = xp.max(stacked)
-    elif norm_type == 2.0:
-        total = xp.sqrt(xp.sum(stacked * stacked))
-    else:
-        total = xp.sum(stacked**norm_type) ** (1.0 / norm_type)
-    if error_if_nonfinite and not bool(dev.to_numpy(xp.isfinite(total))):
-        raise RuntimeError(
-            f"clip_grad_norm_: the total {norm_type}-norm of the gradients is non-finite, so "
-            "they can't be clipped; set error_if_nonfinite=False to scale them anyway"
-        )
-    coef = xp.clip(max_norm / (total + 1e-6), None, 1.0)
-    for g in grads:
-        factor = _on(coef, dev, g.device)
-        if g.device.is_broadcast_view(g.data):  # never write through a stride-0 view
-            g.data = g.data * factor
-        else:
-            try:
-                g.data *= factor
-            except (ValueError, TypeError):  # read-only memory
-                g.data = g.data * factor
-        g._bump_version()
-    return Tensor._make(total, dev, False)
+        return xp.max(stacked)
+    if norm_type == 2.0:
+        return xp.sqrt(xp.sum(stacked * stacked))
+    return xp.sum(stacked**norm_type) ** (1.0 / norm_type)
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:

@@ -182,21 +182,23 @@ def fit(
 
 
 def _run(state: TrainState, hooks: CallbackList, scheduler: Any) -> History:
-    """The epochs, with the hooks around them."""
+    """The epochs, with the hooks around them, under the model's device context (CuPy
+    computes on the current GPU)."""
     history = state.history
     hooks.call("on_train_begin", state)
     try:
-        for epoch in range(1, state.epochs + 1):
-            state.epoch = epoch
-            hooks.call("on_epoch_begin", state)
-            _train_epoch(state, hooks)
-            state.record = _epoch_record(state)
-            history.epochs.append(state.record)
-            hooks.call("on_epoch_end", state)
-            if scheduler is not None:
-                scheduler.step()
-            if state.stop_training:
-                break
+        with state.device.context:
+            for epoch in range(1, state.epochs + 1):
+                state.epoch = epoch
+                hooks.call("on_epoch_begin", state)
+                _train_epoch(state, hooks)
+                state.record = _epoch_record(state)
+                history.epochs.append(state.record)
+                hooks.call("on_epoch_end", state)
+                if scheduler is not None:
+                    scheduler.step()
+                if state.stop_training:
+                    break
     except KeyboardInterrupt:
         history.interrupted = True
         state.log("interrupted: keeping what was learnt so far")
@@ -288,7 +290,7 @@ def _averages(
     metric_total: Any = 0
     count = 0
     try:
-        with no_grad():
+        with no_grad(), device.context:  # CuPy computes on the current GPU: the model's
             for x, y in _batches(loader, device):
                 out = model(x)
                 n = y.shape[0]
