@@ -100,6 +100,14 @@ def host_syncs(cupy_module: Any) -> Callable[[], int]:
     return lambda: cupy_module.standin.syncs
 
 
+@pytest.fixture
+def host_uploads(cupy_module: Any) -> Callable[[], int]:
+    """Host-to-device copies so far, as the CuPy stand-in counts them."""
+    if not CUPY_STANDIN:
+        pytest.skip("uploads are counted by the CuPy stand-in")
+    return lambda: cupy_module.standin.uploads
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> Any:
     tg.manual_seed(0)

@@ -282,6 +282,7 @@ def asarray(obj: Any, dtype: Any = None, order: Any = None, **kwargs: Any) -> nd
     """Host data is copied to the current device; a CuPy array is returned as it is."""
     if type(obj) is ndarray:
         return obj if dtype is None else obj.astype(dtype, copy=False)
+    standin.uploads += 1
     return _make(_np.array(_unwrap(obj) if type(obj) in (list, tuple) else obj, dtype=dtype))
 
 
