@@ -13,10 +13,10 @@ import tinygrad_digits as tg
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "launch_budget.py"
 NOW = {
-    ("strict", "sgd+momentum"): 110,
-    ("strict", "adam"): 152,
-    ("cuda", "sgd+momentum"): 88,
-    ("cuda", "adam"): 106,
+    ("strict", "sgd+momentum"): 100,
+    ("strict", "adam"): 142,
+    ("cuda", "sgd+momentum"): 84,
+    ("cuda", "adam"): 102,
 }
 
 

@@ -223,13 +223,37 @@ def _check_range(labels: Tensor, c: int, ignore_index: int | None, fn: str) -> b
     dev = labels.device
     with dev.context:
         if dev.defers_checks:
-            t = labels.data
-            bad = (t < 0) | (t >= c)
-            if ignore_index is not None:
-                bad = bad & (t != ignore_index)
-            dev.defer_check(dev.xp.any(bad), lambda: _check_range_here(labels, c, ignore_index, fn))
+            _defer_range_check(labels, _in_range(labels.data, c), c, ignore_index, fn)
             return None
         return _check_range_here(labels, c, ignore_index, fn)
+
+
+def _in_range(t: Any, c: int) -> Any:
+    return (t >= 0) & (t < c)
+
+
+def _defer_range_check(
+    labels: Tensor, in_range: Any, c: int, ignore_index: int | None, fn: str
+) -> None:
+    """A label outside [0, c) that is not ignore_index, as a device-side flag whose LabelError
+    comes at the next read to the host (Device.defer_check)."""
+    dev, t = labels.device, labels.data
+    bad = ~in_range if ignore_index is None else ~in_range & (t != ignore_index)
+    dev.defer_check(dev.xp.any(bad), lambda: _check_range_here(labels, c, ignore_index, fn))
+
+
+def _masked_labels(labels: Tensor, c: int, ignore_index: int | None, fn: str) -> tuple[Any, Any]:
+    """For the fused loss on a device that defers checks: the labels with each ignored or bad
+    one replaced by class 0, and the rows that count; a bad label is a deferred LabelError."""
+    dev, t = labels.device, labels.data
+    with dev.context:
+        in_range = _in_range(t, c)
+        _defer_range_check(labels, in_range, c, ignore_index, fn)
+        valid = in_range  # an ignore_index outside [0, c) is never in range
+        if ignore_index is not None and 0 <= ignore_index < c:
+            valid = in_range & (t != ignore_index)
+        safe = dev.xp.where(in_range, t, 0)
+    return Tensor._make(safe, dev, False), valid
 
 
 def _check_range_here(labels: Tensor, c: int, ignore_index: int | None, fn: str) -> bool:
@@ -296,17 +320,19 @@ def cross_entropy(
     x, labels, batched = _check_labels(input, target, "cross_entropy")
     c = x.shape[1]
     w = _class_weight(weight, x, "cross_entropy")
-    any_ignored = _check_range(labels, c, ignore_index, "cross_entropy")
-    if w is None and not any_ignored:  # None: unknown, the op masks ignored labels itself
-        out = CrossEntropy.apply(
-            x,
-            labels,
-            reduction=reduction,
-            smoothing=float(label_smoothing),
-            ignore_index=ignore_index if any_ignored is None else None,
-        )
+    smoothing = float(label_smoothing)
+    if w is None and labels.device.defers_checks and labels.numel():
+        # no transfer to the host: bad labels are a deferred error, ignored ones masked
+        safe, valid = _masked_labels(labels, c, ignore_index, "cross_entropy")
+        out = CrossEntropy.apply(x, safe, reduction=reduction, smoothing=smoothing, valid=valid)
     else:
-        out = _weighted_nll(x.log_softmax(1), labels, w, ignore_index, reduction, label_smoothing)
+        any_ignored = _check_range(labels, c, ignore_index, "cross_entropy")
+        if w is None and not any_ignored:
+            out = CrossEntropy.apply(x, labels, reduction=reduction, smoothing=smoothing)
+        else:
+            out = _weighted_nll(
+                x.log_softmax(1), labels, w, ignore_index, reduction, label_smoothing
+            )
     if not batched and reduction == "none":
         out = out.reshape(())
     return out

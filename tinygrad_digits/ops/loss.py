@@ -16,20 +16,17 @@ class CrossEntropy(Function):
     """Mean/sum/none cross-entropy of logits (N, C) against int labels (N,), in one pass.
 
     Never forms log(0): it works from log_softmax of shifted logits, so logits of +-1e4 and
-    -inf entries give finite losses and gradients. With `ignore_index`, rows with that label
-    are masked out on the device (no host check of whether there are any).
+    -inf entries give finite losses and gradients. With `valid` (bool, one per row), only those
+    rows count: the others (ignored labels) are masked out on the device, without asking the
+    host whether there are any; their labels need only be some class in [0, C).
     """
 
-    def forward(self, logits, labels, reduction, smoothing, ignore_index=None):
+    def forward(self, logits, labels, reduction, smoothing, valid=None):
         xp = self.xp
         n, c = logits.shape
         self.reduction, self.smoothing = reduction, smoothing
         masking = {}
-        if ignore_index is not None:
-            valid = labels != ignore_index
-            # A class for the ignored rows (masked out below), and for out-of-range labels,
-            # which a deferred check reports (Device.defer_check) instead of reading past c.
-            labels = xp.where(valid & (labels >= 0) & (labels < c), labels, 0)
+        if valid is not None:
             masking = {
                 "mask": self.device.as_mask(valid, logits.dtype),
                 "count": xp.sum(xp.astype(valid, logits.dtype)),
