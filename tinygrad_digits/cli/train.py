@@ -84,6 +84,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--out", metavar="DIR", help="output folder (default runs/DATASET-MODEL)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--no-plots", action="store_true", help="no PNG plots")
+    t.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help='log scalars and per-layer histograms for TensorBoard (`tensorboard --logdir DIR`; '
+        'needs pip install "tinygrad-digits[tensorboard]")',
+    )
     t.add_argument("--no-doctor", action="store_true", help="skip the training doctor's checks")
     t.set_defaults(func=run)
     return t
@@ -188,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         out_dir=out,
         config=config,
         plots=not args.no_plots,
+        tensorboard=args.tensorboard,
     )
     test_loader = DataLoader(test_set, 1000, device=device)
     result = report(

@@ -1,5 +1,5 @@
 """Training on top of nn, optim and data: the loop (fit, evaluate) and its callbacks
-(progress, best-epoch checkpoints, history, plots, early stopping), checkpoints, the model
+(progress, best-epoch checkpoints, history, plots, early stopping, TensorBoard), checkpoints, the model
 factory the CLI builds from a config, metrics and plots. The CLI, the examples and the doctor
 use it; nothing below it imports it."""
 
@@ -11,6 +11,7 @@ from .callbacks import (
     Plots,
     Progress,
     SaveHistory,
+    TensorBoard,
 )
 from .checkpoints import CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from .history import History
@@ -30,6 +31,7 @@ __all__ = [
     "Plots",
     "Progress",
     "SaveHistory",
+    "TensorBoard",
     "TrainState",
     "accuracy",
     "build_model",

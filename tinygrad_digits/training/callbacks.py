@@ -3,7 +3,8 @@
 fit's loop only trains (forward, loss, backward, step), validates and keeps the History; it
 calls each hook below at its moment with the loop's TrainState. What fit's keyword arguments
 ask for (a progress bar, the best epoch kept and saved, history.json, curves.png) are the
-standard callbacks here, and ``fit(..., callbacks=[...])`` adds more:
+standard callbacks here (so is TensorBoard logging), and ``fit(..., callbacks=[...])`` adds
+more:
 
     fit(model, train, val, opt, callbacks=[EarlyStopping(patience=5)])
 
@@ -35,6 +36,7 @@ __all__ = [
     "Plots",
     "Progress",
     "SaveHistory",
+    "TensorBoard",
     "format_metric",
 ]
 
@@ -301,3 +303,52 @@ class EarlyStopping(Callback):
                 f"early stopping: {self._key} has not improved for {self.patience} epochs "
                 f"(best {self.best:.4f})"
             )
+
+
+MISSING_TENSORBOARD = (
+    'TensorBoard logging needs tensorboardX: pip install "tinygrad-digits[tensorboard]"'
+)
+
+
+class TensorBoard(Callback):
+    """Log the run for TensorBoard (``tensorboard --logdir DIR``), one step per epoch: the
+    History's losses and metric (train and validation on one chart each) and the learning rate
+    as scalars, and a histogram per parameter of its values and of the gradient of the epoch's
+    last batch -- where saturated or dead layers and vanishing gradients show at a glance.
+
+    Written through tensorboardX (the ``tensorboard`` extra); each epoch is flushed, so a
+    running job can be watched live.
+    """
+
+    def __init__(self, log_dir: str | os.PathLike, *, histograms: bool = True) -> None:
+        self.log_dir = Path(log_dir)
+        self.histograms = histograms
+        self._writer: Any = None
+
+    def on_train_begin(self, state: TrainState) -> None:
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError as e:
+            raise ImportError(MISSING_TENSORBOARD) from e
+        self._writer = SummaryWriter(str(self.log_dir))
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        record, step, writer = state.record or {}, state.epoch, self._writer
+        for key, value in record.items():
+            split, _, name = key.partition("_")
+            if split in ("train", "val") and value is not None:
+                writer.add_scalar(f"{name}/{split}", value, step)
+        if record.get("lr") is not None:
+            writer.add_scalar("lr", record["lr"], step)
+        if self.histograms:
+            for name, p in state.model.named_parameters():
+                writer.add_histogram(f"weights/{name}", p.device.to_numpy(p.data), step)
+                if p.grad is not None:
+                    grad = p.device.to_numpy(p.grad.data)
+                    writer.add_histogram(f"gradients/{name}", grad, step)
+        writer.flush()
+
+    def on_train_end(self, state: TrainState) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

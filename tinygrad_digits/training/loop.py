@@ -28,7 +28,15 @@ from ..autograd.tensor import Tensor
 from ..backend.registry import DeviceLike, get_device
 from ..nn import functional as F
 from ..nn.module import Module
-from .callbacks import Callback, CallbackList, Checkpoint, Plots, Progress, SaveHistory
+from .callbacks import (
+    Callback,
+    CallbackList,
+    Checkpoint,
+    Plots,
+    Progress,
+    SaveHistory,
+    TensorBoard,
+)
 from .checkpoints import CHECKPOINT_NAME
 from .history import History
 from .metrics import (
@@ -132,6 +140,7 @@ def fit(
     log: Callable[[str], Any] | None = print,
     metric: Metric | None = accuracy,
     callbacks: Sequence[Callback] = (),
+    tensorboard: str | os.PathLike | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs; return the History.
 
@@ -147,7 +156,8 @@ def fit(
     silence); with a ``val_loader`` the best epoch is kept (Checkpoint: saved as
     ``out_dir/checkpoint_name`` with ``config``, and with ``restore_best`` loaded back at the
     end); ``out_dir`` also receives config.json, history.json (SaveHistory, every epoch) and,
-    with ``plots``, curves.png (Plots).
+    with ``plots``, curves.png (Plots). ``tensorboard`` a folder to log the run to for
+    TensorBoard (TensorBoard: scalars and per-layer histograms; the ``tensorboard`` extra).
     """
     if optimizer is None:
         raise ValueError("fit: pass an optimizer, e.g. optim.Adam(model.parameters(), lr=1e-3)")
@@ -165,6 +175,8 @@ def fit(
         standard.append(SaveHistory(out / "history.json"))
         if plots:
             standard.append(Plots(out / "curves.png"))
+    if tensorboard is not None:
+        standard.append(TensorBoard(tensorboard))
     state = TrainState(
         model,
         optimizer,
