@@ -87,7 +87,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument(
         "--tensorboard",
         metavar="DIR",
-        help='log scalars and per-layer histograms for TensorBoard (`tensorboard --logdir DIR`; '
+        help="log scalars and per-layer histograms for TensorBoard (`tensorboard --logdir DIR`; "
         'needs pip install "tinygrad-digits[tensorboard]")',
     )
     t.add_argument("--no-doctor", action="store_true", help="skip the training doctor's checks")
