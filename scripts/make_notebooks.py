@@ -63,8 +63,8 @@ print("1 - y² =", 1 - y.detach() ** 2)""",
     ),
     (
         "md",
-        """The same op written by hand, as a `Function`: `forward` works on raw arrays, `backward` on
-Tensors (so second derivatives work too).""",
+        """The same op written by hand, as a `Function`: `forward` works on raw arrays,
+`backward` on Tensors (so second derivatives work too).""",
     ),
     (
         "code",
@@ -259,9 +259,10 @@ print(report)""",
     ),
     (
         "md",
-        """The loss falls, but only to what outputting 0.1 for every class gives: the network predicts
-the average, and its accuracy stays at one in ten. **Fix**: wider hidden layers and raw outputs (logits) with cross-entropy, which
-makes the classes compete and keeps a gradient while the answer is wrong.""",
+        """The loss falls, but only to what outputting 0.1 for every class gives: the network
+predicts the average, and its accuracy stays at one in ten. **Fix**: wider hidden layers and raw
+outputs (logits) with cross-entropy, which makes the classes compete and keeps a gradient while
+the answer is wrong.""",
     ),
     (
         "code",
@@ -324,8 +325,8 @@ plt.show()""",
     ),
     (
         "md",
-        """**Fix**: raise the learning rate. The doctor's measure is the size of each update against the
-weights, |Δw|/|w|: about 1e-3 is healthy; here it is a million times smaller.
+        """**Fix**: raise the learning rate. The doctor's measure is the size of each update
+against the weights, |Δw|/|w|: about 1e-3 is healthy; here it is a million times smaller.
 
 ## 3. λ too strong: weight decay that erases the weights
 
@@ -362,8 +363,8 @@ curves(
     ),
     (
         "md",
-        """**Fix**: `weight_decay` around 1e-4 with a learning rate near 0.1 for SGD (1e-3 for Adam), and
-layers at least as wide as the number of classes.""",
+        """**Fix**: `weight_decay` around 1e-4 with a learning rate near 0.1 for SGD (1e-3 for
+Adam), and layers at least as wide as the number of classes.""",
     ),
 ]
 

@@ -1,7 +1,7 @@
 """Training on top of nn, optim and data: the loop (fit, evaluate) and its callbacks
-(progress, best-epoch checkpoints, history, plots, early stopping, TensorBoard), checkpoints, the model
-factory the CLI builds from a config, metrics and plots. The CLI, the examples and the doctor
-use it; nothing below it imports it."""
+(progress, best-epoch checkpoints, history, plots, early stopping, TensorBoard), checkpoints,
+the model factory the CLI builds from a config, metrics and plots. The CLI, the examples and the
+doctor use it; nothing below it imports it."""
 
 from .callbacks import (
     Callback,
