@@ -206,7 +206,7 @@ WHY_ISNT_IT_LEARNING = [
 
 Three networks that run without an error and still don't learn, what the training doctor
 (`tinygrad_digits.doctor`) measures and says about each, and the fix, with the loss curves before
-and after. The full guide is [My network doesn't learn](../doesnt-learn.md).""",
+and after. The full guide is the page "My network doesn't learn" (docs/doesnt-learn.md).""",
     ),
     (
         "code",
