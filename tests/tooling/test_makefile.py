@@ -14,7 +14,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-TARGETS = ["train", "test", "test-min-deps", "lint", "bench", "docs", "docs-serve"]
+TARGETS = [
+    "train",
+    "test",
+    "test-min-deps",
+    "test-gpu",
+    "gpu-check",
+    "lint",
+    "bench",
+    "docs",
+    "docs-serve",
+]
 
 
 def dry_run(*args: str, virtual_env: str | None = None) -> str:
