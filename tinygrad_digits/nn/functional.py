@@ -242,20 +242,6 @@ def _defer_range_check(
     dev.defer_check(dev.xp.any(bad), lambda: _check_range_here(labels, c, ignore_index, fn))
 
 
-def _masked_labels(labels: Tensor, c: int, ignore_index: int | None, fn: str) -> tuple[Any, Any]:
-    """For the fused loss on a device that defers checks: the labels with each ignored or bad
-    one replaced by class 0, and the rows that count; a bad label is a deferred LabelError."""
-    dev, t = labels.device, labels.data
-    with dev.context:
-        in_range = _in_range(t, c)
-        _defer_range_check(labels, in_range, c, ignore_index, fn)
-        valid = in_range  # an ignore_index outside [0, c) is never in range
-        if ignore_index is not None and 0 <= ignore_index < c:
-            valid = in_range & (t != ignore_index)
-        safe = dev.xp.where(in_range, t, 0)
-    return Tensor._make(safe, dev, False), valid
-
-
 def _check_range_here(labels: Tensor, c: int, ignore_index: int | None, fn: str) -> bool:
     dev, t = labels.device, labels.data
     xp = dev.xp
@@ -323,8 +309,14 @@ def cross_entropy(
     smoothing = float(label_smoothing)
     if w is None and labels.device.defers_checks and labels.numel():
         # no transfer to the host: bad labels are a deferred error, ignored ones masked
-        safe, valid = _masked_labels(labels, c, ignore_index, "cross_entropy")
-        out = CrossEntropy.apply(x, safe, reduction=reduction, smoothing=smoothing, valid=valid)
+        out = CrossEntropy.apply(
+            x,
+            labels,
+            reduction=reduction,
+            smoothing=smoothing,
+            ignore_index=ignore_index,
+            explain=lambda: _check_range_here(labels, c, ignore_index, "cross_entropy"),
+        )
     else:
         any_ignored = _check_range(labels, c, ignore_index, "cross_entropy")
         if w is None and not any_ignored:

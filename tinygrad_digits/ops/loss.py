@@ -8,6 +8,8 @@ wrong derivative. Backwards use Tensor ops, so second derivatives work (gradgrad
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd.function import Function
 from .elementwise import Softplus
 
@@ -16,76 +18,83 @@ class CrossEntropy(Function):
     """Mean/sum/none cross-entropy of logits (N, C) against int labels (N,), in one pass.
 
     Never forms log(0): it works from log_softmax of shifted logits, so logits of +-1e4 and
-    -inf entries give finite losses and gradients. With `valid` (bool, one per row), only those
-    rows count: the others (ignored labels) are masked out on the device, without asking the
-    host whether there are any; their labels need only be some class in [0, C).
+    -inf entries give finite losses and gradients. The labels are compared with the classes
+    (a one-hot matrix) instead of gathered by integer indexing: a row whose label is
+    `ignore_index` or out of [0, C) has no hit and does not count, with no bounds check and no
+    question to the host. With `explain` (on devices that defer checks), a label that is
+    neither a class nor `ignore_index` becomes a device-side flag whose `explain()` raises at
+    the next read to the host. A step costs about 20 array operations forward and backward.
     """
 
-    def forward(self, logits, labels, reduction, smoothing, valid=None):
-        xp = self.xp
+    def forward(self, logits, labels, reduction, smoothing, ignore_index=None, explain=None):
+        xp, device = self.xp, self.device
         n, c = logits.shape
-        self.reduction, self.smoothing = reduction, smoothing
-        masking = {}
-        if valid is not None:
-            masking = {
-                "mask": self.device.as_mask(valid, logits.dtype),
-                "count": xp.sum(xp.astype(valid, logits.dtype)),
-            }
+        self.reduction = reduction
         shifted = logits - xp.max(logits, axis=1, keepdims=True)
         e = xp.exp(shifted)
         total = xp.sum(e, axis=1, keepdims=True)
-        logp = shifted - xp.log(total)
-        rows = xp.arange(n, **self.device.creation_kw)
-        self.save_for_backward(probs=e / total, rows=rows, labels=labels, **masking)
-        picked = self.device.getitem(logp, (rows, labels))
+        neglogp = xp.log(total) - shifted
+        classes, keep = _classes(device, c, ignore_index, labels.dtype)
+        hits = labels[:, None] == classes  # ignore_index outside [0, C) has its own column
+        if explain is not None:  # every row hits exactly one column unless its label is bad
+            device.defer_check(xp.count_nonzero(hits) != n, explain)
+        if keep is not None:
+            hits = hits & keep
+        elif hits.shape[1] != c:
+            hits = hits[:, :c]
+        target = device.as_mask(hits, logits.dtype)
+        rows = xp.sum(target, axis=1, keepdims=True, dtype=logits.dtype)  # 1 where it counts
         if smoothing:
-            losses = -(1 - smoothing) * picked - smoothing / c * xp.sum(logp, axis=1)
-        else:
-            losses = -picked
-        if masking:
-            losses = losses * masking["mask"]
-        if reduction == "none":
-            return losses
-        out = xp.sum(losses)
+            target = target * (1 - smoothing) + rows * (smoothing / c)
+        saved = {"probs": e / total, "target": target, "rows": rows}
+        losses = xp.where(hits, neglogp, 0.0)  # not target * neglogp: 0 * inf at -inf logits
+        if smoothing:
+            losses = losses * (1 - smoothing) + (rows * (smoothing / c)) * neglogp
+        out = xp.sum(losses, axis=1) if reduction == "none" else xp.sum(losses)
         if reduction == "mean":
-            return out / masking.get("count", n)
+            saved["count"] = xp.sum(rows)
+            out = out / saved["count"]
+        self.save_for_backward(**saved)
         return out
 
-    def _target(self, c, dtype):
-        xp = self.xp
-        labels = self.saved_arrays["labels"]
-        classes = xp.arange(c, dtype=labels.dtype, **self.device.creation_kw)
-        onehot = xp.astype(labels[:, None] == classes, dtype)
-        if self.smoothing:
-            onehot = onehot * (1 - self.smoothing) + self.smoothing / c
-        return onehot
-
-    def backward(self, g):  # d CE / d logits = (softmax - target) * upstream (/ N for mean)
-        logits = self.parents[0]
+    def backward(self, g):  # d CE / d logits = (softmax - target) * upstream (/ count for mean)
         p = self.saved("probs", lambda x, _: x.softmax(1))
-        diff = p - self.const(self._target(logits.shape[1], p.data.dtype))
         saved = self.saved_arrays
-        if "mask" in saved:
-            diff = diff * self.const(saved["mask"][:, None])
+        diff = (p - self.const(saved["target"])) * self.const(saved["rows"])
         if self.reduction == "none":
             return diff * g.reshape((-1, 1)), None
         if self.reduction == "mean":
-            g = g / (self.const(saved["count"]) if "count" in saved else logits.shape[0])
+            g = g / self.const(saved["count"])
         return diff * g, None
 
-    def backward_arrays(self, g):  # the same on raw arrays, without a one-hot matrix
-        device, saved = self.device, self.saved_arrays
-        diff = device.copy(saved["probs"])  # the saved values stay intact for retain_graph
-        n, c = diff.shape
-        key = (saved["rows"], saved["labels"])
-        device.setitem(diff, key, device.getitem(diff, key) - (1 - self.smoothing))
-        if self.smoothing:
-            diff -= self.smoothing / c
-        if "mask" in saved:
-            diff = diff * saved["mask"][:, None]
+    def backward_arrays(self, g):  # the same on raw arrays
+        saved = self.saved_arrays
         if self.reduction == "none":
-            return diff * self.xp.reshape(g, (-1, 1)), None
-        return diff * (g / saved.get("count", n) if self.reduction == "mean" else g), None
+            scale = self.xp.reshape(g, (-1, 1))
+        else:
+            scale = g / saved["count"] if self.reduction == "mean" else g
+        return (saved["probs"] - saved["target"]) * (saved["rows"] * scale), None
+
+
+_CLASSES: dict[tuple[int, int, int | None, str], tuple[Any, Any]] = {}
+
+
+def _classes(device: Any, c: int, ignore_index: int | None, dtype: Any) -> tuple[Any, Any]:
+    """The labels' comparands, made once per device: the classes 0..C-1, plus ignore_index
+    when it lies outside them; and for an ignore_index among them, the columns that count."""
+    key = (id(device), c, ignore_index, str(dtype))
+    found = _CLASSES.get(key)
+    if found is None:
+        xp, kw = device.xp, device.creation_kw
+        inside = ignore_index is not None and 0 <= ignore_index < c
+        values = list(range(c))
+        if ignore_index is not None and not inside:
+            values.append(ignore_index)
+        with device.context:
+            classes = xp.asarray(values, dtype=dtype, **kw)
+            keep = xp.asarray([k != ignore_index for k in range(c)], **kw) if inside else None
+        found = _CLASSES[key] = (classes, keep)
+    return found
 
 
 class BCEWithLogits(Function):

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ..backend.device import Device
+from .flat import flat_grads
 from .optimizer import Optimizer, ParamsT
 
 
@@ -50,14 +51,21 @@ class Adam(Optimizer):
             ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
         )
         states = [self._count_step(p, buffers) for p in params]
+        steps = [st["step"] for st in states]
+        arrays = [p.data for p in params]
+        state = {k: [st[k] for st in states] for k in buffers}
+        if steps.count(steps[0]) == len(steps):  # one t for all: one pass over flat buffers
+            bucket = self._flat(params, states, buffers)
+            arrays, grads, steps = [bucket.param], [flat_grads(params[0].device, grads)], steps[:1]
+            state = {k: [bucket.state[k]] for k in buffers}
         beta1, beta2 = group["betas"]
         adam(
-            [p.data for p in params],
+            arrays,
             grads,
-            [st["exp_avg"] for st in states],
-            [st["exp_avg_sq"] for st in states],
-            [st["max_exp_avg_sq"] for st in states] if amsgrad else [],
-            [st["step"] for st in states],
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            state["max_exp_avg_sq"] if amsgrad else [],
+            steps,
             lr=group["lr"],
             beta1=beta1,
             beta2=beta2,

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..autograd.grad_mode import enable_grad
 from ..autograd.tensor import Tensor
+from .flat import FlatBucket
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 
@@ -42,6 +43,7 @@ class Optimizer:
         self.defaults = {**defaults, "weight_decay": weight_decay, "maximize": maximize}
         self.state: dict[Tensor, dict[str, Any]] = {}
         self._placed: dict[int, tuple[Any, Any]] = {}
+        self._flat_buckets: dict[tuple[int, ...], FlatBucket] = {}
         self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, Tensor):
             raise TypeError(
@@ -127,6 +129,21 @@ class Optimizer:
                 st[key] = p.device.xp.zeros_like(p.data)
         return st
 
+    def _flat(
+        self, params: list[Tensor], states: list[dict[str, Any]], keys: tuple[str, ...]
+    ) -> FlatBucket:
+        """The flat buffers of this bucket of parameters (optim/flat.py), rebuilt when a
+        parameter or state array was replaced since the last step (a move, a load, a user)."""
+        ids = tuple(id(p) for p in params)
+        bucket = self._flat_buckets.get(ids)
+        if bucket is None or bucket.keys != keys or not bucket.intact(params, states):
+            taken = set(ids)  # a parameter lives in one flat buffer at a time
+            self._flat_buckets = {
+                k: b for k, b in self._flat_buckets.items() if taken.isdisjoint(k)
+            }
+            bucket = self._flat_buckets[ids] = FlatBucket(params, states, keys)
+        return bucket
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of every parameter (None by default, as torch; else zeros)."""
         for group in self.param_groups:
@@ -170,7 +187,8 @@ class Optimizer:
 
         `params` are the group's parameters that have a gradient, all on one device with one
         dtype; `self._state(p)` holds what the rule keeps between steps. `grads` may be the
-        gradients' own memory: read them, never write into them.
+        gradients' own memory: read them, never write into them. `self._flat` turns the bucket
+        into flat arrays, so the rule runs once over all parameters (a foreach update).
         """
         raise NotImplementedError
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ..backend.device import Device
+from .flat import flat_grads
 from .optimizer import Optimizer, ParamsT
 
 
@@ -39,20 +40,28 @@ class SGD(Optimizer):
 
     def _update(self, group: dict[str, Any], params: list[Tensor], grads: list[Any]) -> None:
         momentum = group["momentum"]
-        states = [self._state(p) for p in params] if momentum else []
-        buffers = [st.get("momentum_buffer") for st in states]
+        keys = ("momentum_buffer",) if momentum else ()
+        states = [self._state(p) for p in params] if momentum else [{} for _ in params]
+        device = params[0].device
+        if all(k in st for st in states for k in keys):  # one pass over a flat buffer
+            bucket = self._flat(params, states, keys)
+            arrays, grads = [bucket.param], [flat_grads(device, grads)]
+            buffers = [bucket.state[k] for k in keys]
+        else:  # the first step with momentum makes the buffers, one per parameter
+            arrays, buffers = [p.data for p in params], [st.get(k) for st in states for k in keys]
         sgd(
-            [p.data for p in params],
+            arrays,
             grads,
             buffers,
             lr=group["lr"],
             momentum=momentum,
             dampening=group["dampening"],
             nesterov=group["nesterov"],
-            device=params[0].device,
+            device=device,
         )
-        for st, buf in zip(states, buffers):
-            st["momentum_buffer"] = buf
+        if len(arrays) == len(params):
+            for st, buf in zip(states, buffers):
+                st["momentum_buffer"] = buf
 
 
 def sgd(
