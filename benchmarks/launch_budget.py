@@ -37,13 +37,18 @@ OPTIMIZERS: dict[str, Callable] = {
 
 
 class Counts:
-    ops = 0
+    arrays = 0  # every array made, views and promoted Python scalars included
+    launches = 0  # what a GPU would launch: arrays in new memory, and in-place writes
     syncs = 0
+
+
+IN_PLACE = ("__iadd__", "__isub__", "__imul__", "__itruediv__", "__ipow__", "__setitem__")
 
 
 @contextlib.contextmanager
 def counting(device: str) -> Iterator[Counts]:
-    """Count the arrays `device`'s library makes and the reads to the host, while inside."""
+    """Count the arrays `device`'s library makes, the kernels they would take on a GPU, and the
+    reads to the host, while inside."""
     counts = Counts()
     dev = tg.get_device(device)
     read = dev.to_numpy
@@ -56,30 +61,48 @@ def counting(device: str) -> Iterator[Counts]:
         from array_api_strict._array_object import Array
 
         new = Array.__dict__["_new"]
+        originals = {name: Array.__dict__[name] for name in IN_PLACE}
 
-        def counted_new(cls, *args, **kwargs):
-            counts.ops += 1
-            return new.__func__(cls, *args, **kwargs)
+        def counted_new(cls, x, *args, **kwargs):
+            counts.arrays += 1
+            promoted = sys._getframe(1).f_code.co_name == "_promote_scalar"
+            if getattr(x, "base", None) is None and not promoted:
+                counts.launches += 1
+            return new.__func__(cls, x, *args, **kwargs)
+
+        def counted_in_place(original):
+            def method(self, *args):
+                counts.launches += 1
+                return original(self, *args)
+
+            return method
 
         Array._new = classmethod(counted_new)
+        for name, original in originals.items():
+            setattr(Array, name, counted_in_place(original))
         dev.to_numpy = counted_read
         try:
             yield counts
         finally:
             Array._new = new
+            for name, original in originals.items():
+                setattr(Array, name, original)
             del dev.to_numpy
     else:
         from cupy import standin
 
-        ops, syncs = standin.arrays, standin.syncs
+        arrays, launches, syncs = standin.arrays, standin.launches, standin.syncs
         try:
             yield counts
         finally:
-            counts.ops, counts.syncs = standin.arrays - ops, standin.syncs - syncs
+            counts.arrays = standin.arrays - arrays
+            counts.launches = standin.launches - launches
+            counts.syncs = standin.syncs - syncs
 
 
-def per_step(device: str, optimizer: str, steps: int = 4) -> tuple[float, float, float]:
-    """(array operations, host syncs, ms) per training step, after two warm-up steps."""
+def per_step(device: str, optimizer: str, steps: int = 4) -> tuple[float, float, float, float]:
+    """(kernel launches, arrays made, host syncs, ms) per training step, after two warm-up
+    steps."""
     tg.manual_seed(0)
     model = nn.MLP(784, [256, 128], 10).to(device)
     opt = OPTIMIZERS[optimizer](model.parameters())
@@ -99,11 +122,14 @@ def per_step(device: str, optimizer: str, steps: int = 4) -> tuple[float, float,
         for _ in range(steps):
             step()
     ms = (time.perf_counter() - start) * 1000 / steps
-    return counts.ops / steps, counts.syncs / steps, ms
+    return counts.launches / steps, counts.arrays / steps, counts.syncs / steps, ms
 
 
 def main() -> None:
-    print(f"{'device':<16} {'optimizer':<14} {'array ops/step':>15} {'syncs/step':>11} ms/step")
+    print(
+        f"{'device':<16} {'optimizer':<14} {'launches/step':>14} {'arrays/step':>12} "
+        f"{'syncs/step':>11} ms/step"
+    )
     import cupy
 
     if not getattr(cupy, "STANDIN", False):
@@ -113,8 +139,11 @@ def main() -> None:
         rows.append(("cuda", "cuda (stand-in)"))
     for device, label in rows:
         for optimizer in OPTIMIZERS:
-            ops, syncs, ms = per_step(device, optimizer)
-            print(f"{label:<16} {optimizer:<14} {ops:>15.0f} {syncs:>11.0f} {ms:>9.2f}")
+            launches, arrays, syncs, ms = per_step(device, optimizer)
+            print(
+                f"{label:<16} {optimizer:<14} {launches:>14.0f} {arrays:>12.0f} {syncs:>11.0f} "
+                f"{ms:>9.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -56,6 +56,8 @@ def _unwrap(x: Any) -> Any:
 
 def _make(a: _np.ndarray, dev: int | None = None) -> ndarray:
     standin.arrays += 1
+    if a.base is None:  # new memory: a kernel wrote it (a view launches nothing)
+        standin.launches += 1
     out = ndarray.__new__(ndarray)
     out._a = a
     out._dev = standin.current[0] if dev is None else dev
@@ -209,6 +211,7 @@ class ndarray:  # noqa: N801 (CuPy's name)
     def __setitem__(self, key: Any, value: Any) -> None:
         a = _on_current(self)
         _kernel()
+        standin.launches += 1
         a[_wrap_indices(key, a.shape)] = _unwrap(value)
 
 
@@ -231,6 +234,7 @@ def _inplace(fn: Any) -> Any:
         if isinstance(other, _np.ndarray):
             raise TypeError(f"Unsupported type {type(other)}")
         _kernel()
+        standin.launches += 1
         self._a = fn(_on_current(self), _unwrap(other))
         return self
 
