@@ -3,8 +3,8 @@
 The base class does what every optimizer shares: it walks the groups, skips parameters whose
 grad is None, negates the gradient for `maximize`, adds L2 `weight_decay * p` to it, and bumps
 each updated parameter's version. A subclass writes only its update rule, `_update`, which gets
-a whole group's parameters at once (one device, one dtype), so a multi-tensor ("foreach")
-update can replace the per-parameter loop without touching this class.
+a whole group's parameters at once (one device, one dtype); `_flat` turns them into flat buffers
+for a multi-tensor ("foreach") update (optim/flat.py).
 """
 
 from __future__ import annotations
