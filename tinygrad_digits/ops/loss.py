@@ -44,8 +44,8 @@ class CrossEntropy(Function):
             hits = hits[:, :c]
         target = device.as_mask(hits, logits.dtype)
         rows = xp.sum(target, axis=1, keepdims=True, dtype=logits.dtype)  # 1 where it counts
-        if smoothing:
-            target = target * (1 - smoothing) + rows * (smoothing / c)
+        if smoothing:  # (a bool mask times a Python float would be float64 on NumPy)
+            target = xp.astype(hits, logits.dtype) * (1 - smoothing) + rows * (smoothing / c)
         saved = {"probs": e / total, "target": target, "rows": rows}
         losses = xp.where(hits, neglogp, 0.0)  # not target * neglogp: 0 * inf at -inf logits
         if smoothing:
@@ -59,8 +59,9 @@ class CrossEntropy(Function):
 
     def backward(self, g):  # d CE / d logits = (softmax - target) * upstream (/ count for mean)
         p = self.saved("probs", lambda x, _: x.softmax(1))
-        saved = self.saved_arrays
-        diff = (p - self.const(saved["target"])) * self.const(saved["rows"])
+        saved, xp = self.saved_arrays, self.xp
+        target = xp.astype(saved["target"], p.data.dtype)  # a bool mask on NumPy and CuPy
+        diff = (p - self.const(target)) * self.const(saved["rows"])
         if self.reduction == "none":
             return diff * g.reshape((-1, 1)), None
         if self.reduction == "mean":
