@@ -14,6 +14,7 @@ import numpy as np
 from .. import dtypes
 from ..backend.device import Device
 from ..backend.registry import DeviceLike, device_of_array, get_device, parse_to_args
+from ..backend.repeated_indices import last_write_wins
 from ..errors import GradientError, ShapeError
 from ..ops import elementwise as E
 from ..ops import indexing as I
@@ -838,7 +839,8 @@ class Tensor:
                 "location (it is an expand()ed or broadcast view): clone() it before writing"
             )
         with self.device.context:
-            if advanced:
+            if advanced:  # repeated indices: the last write wins on every device
+                value = last_write_wins(self.device, self.data, raw, value)
                 self.data = self.device.setitem(self.data, raw, value)
             else:
                 self.data[raw] = value

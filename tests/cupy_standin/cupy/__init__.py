@@ -212,7 +212,16 @@ class ndarray:  # noqa: N801 (CuPy's name)
         a = _on_current(self)
         _kernel()
         standin.launches += 1
-        a[_wrap_indices(key, a.shape)] = _unwrap(value)
+        key, value = _wrap_indices(key, a.shape), _unwrap(value)
+        parts = key if isinstance(key, tuple) else (key,)
+        if isinstance(value, _np.ndarray) and all(
+            isinstance(k, _np.ndarray) and k.dtype.kind in "iu" for k in parts
+        ):  # CuPy's writes to one element race: here the first one lands last
+            index = _np.broadcast_arrays(*parts)
+            k, tail = index[0].size, a.shape[len(parts) :]
+            value = _np.broadcast_to(value, index[0].shape + tail).reshape((k, *tail))[::-1]
+            key = tuple(i.reshape(-1)[::-1] for i in index)
+        a[key] = value
 
 
 def _binary(fn: Any, reflected: bool = False, gemm: bool = False) -> Any:
