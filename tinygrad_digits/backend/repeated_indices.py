@@ -4,8 +4,8 @@
 the last one but does not promise it, and on a GPU (CuPy) the writes race, so the result is
 undefined. Before such a write, each value is replaced by the value of the last write to the
 same element, so every write to an element carries the same value and the order no longer
-matters. Done with array operations only (a stable sort, a scatter-add of counts and gathers):
-no host sync, on every device.
+matters. Done with array operations only (a sort, a binary search and gathers): no host sync,
+on every device.
 """
 
 from __future__ import annotations
@@ -47,19 +47,14 @@ def last_write_wins(device: Device, array: Any, key: Any, value: Any) -> Any:
         for index, size in zip(indices, sizes):  # row-major flat position in the indexed dims
             flat = xp.reshape(xp.astype(index, xp.int64), (k,))
             position = position * size + xp.where(flat < 0, flat + size, flat)
-        order = xp.argsort(position, stable=True)
-        ones = xp.ones(k, dtype=xp.int32, **device.creation_kw)
-        counts = device.index_add((math.prod(sizes),), position, ones)
-        ends = _cumulative_sum(xp, xp.astype(counts, xp.int64)) - 1
-        winner = xp.take(order, xp.take(ends, position))  # the last write to each element
+        # sort (position, write) pairs as one key: the last write to each element ends its run
+        keys = position * k + xp.arange(k, dtype=xp.int64, **device.creation_kw)
+        ordered = xp.sort(keys)
+        last = xp.searchsorted(ordered, position * k + (k - 1), side="right") - 1
+        winner = xp.take(ordered, last) % k
         tail = shape[len(arrays) :]
         full = xp.broadcast_to(value, writes + tail)
         return xp.reshape(xp.take(xp.reshape(full, (k, *tail)), winner, axis=0), writes + tail)
-
-
-def _cumulative_sum(xp: Any, a: Any) -> Any:
-    fn = getattr(xp, "cumulative_sum", None)
-    return fn(a) if fn is not None else xp.cumsum(a)
 
 
 __all__ = ["last_write_wins"]
