@@ -44,3 +44,10 @@ def test_a_training_step_makes_no_host_sync(budget, device, optimizer, request) 
     launches, arrays, syncs, _ = budget.per_step(device, optimizer, steps=2)
     assert syncs == 0
     assert (launches, arrays) == NOW[device, optimizer]
+
+
+@pytest.mark.slow
+def test_fit_uploads_nothing_per_step(budget, cupy_module) -> None:
+    if not getattr(cupy_module, "STANDIN", False):
+        pytest.skip("counted on the CuPy stand-in")
+    assert budget.fit_uploads_per_step(batches=3) == 0

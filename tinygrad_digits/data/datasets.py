@@ -158,6 +158,8 @@ class ArrayDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         return tensor(self.data[index], device="cpu"), tensor(self.targets[index], device="cpu")
 
+    rows_are_arrays = True  # the DataLoader may upload the arrays once and index on a device
+
     def __getitems__(self, indices: Index) -> tuple[np.ndarray, np.ndarray]:
         return self.data[indices], self.targets[indices]
 

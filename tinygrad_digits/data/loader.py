@@ -91,6 +91,8 @@ class TensorDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[Tensor, ...]:
         return tuple(tensor(a[index], device="cpu") for a in self.arrays)
 
+    rows_are_arrays = True  # the DataLoader may upload the arrays once and index on a device
+
     def __getitems__(self, indices: Index) -> tuple[np.ndarray, ...]:
         return tuple(a[indices] for a in self.arrays)
 
@@ -215,10 +217,26 @@ class DataLoader:
         return n // b if self.drop_last else -(-n // b)
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+        return self.batches_on(self.device if self.device is not None else get_device(None))
+
+    def batches_on(self, device: DeviceLike) -> Iterator[tuple[Tensor, ...]]:
+        """The batches of one epoch on `device` (what iterating does for the loader's device;
+        `fit` asks for the model's).
+
+        On an accelerator, a dataset that holds its samples in arrays (TensorDataset, the
+        image datasets, Subsets of them) is uploaded once, at its first epoch there, and each
+        batch is gathered on the device by a slice of the epoch's permutation (one upload per
+        epoch): no host-to-device copy per batch. Other datasets are fetched on the host and
+        each batch is copied over.
+        """
+        device = get_device(device)
         n, b = len(self.dataset), self.batch_size
-        device = self.device if self.device is not None else get_device(None)
         stop = n - n % b if self.drop_last else n
         order = self.generator.permutation(n) if self.shuffle else None
+        resident = self._resident(device)
+        if resident is not None:
+            yield from _gather_batches(device, resident, order, b, stop)
+            return
         fetch = _fetch
         dataset = self.dataset
         for start in range(0, stop, b):
@@ -227,8 +245,48 @@ class DataLoader:
             arrays = fetch(dataset, index)
             yield tuple(tensor(a, device=device) for a in arrays)
 
+    def _resident(self, device: Any) -> tuple[Tensor, ...] | None:
+        """The whole dataset on `device` (uploaded once), where that serves: an accelerator
+        and a dataset whose rows are fixed arrays."""
+        if device.type == "cpu" or not _rows_are_arrays(self.dataset):
+            return None
+        cached = self.__dict__.get("_uploaded")
+        if cached is None or cached[0] is not device:
+            arrays = _fetch(self.dataset, slice(0, len(self.dataset)))
+            cached = self._uploaded = (device, tuple(tensor(a, device=device) for a in arrays))
+        return cached[1]
+
     def __repr__(self) -> str:
         return (
             f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
             f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last})"
         )
+
+
+def _rows_are_arrays(dataset: Any) -> bool:
+    """True for datasets whose batched fetch is plain indexing into arrays fixed at
+    construction (classes that say so with `rows_are_arrays`, and Subsets of them): those may
+    be uploaded once and indexed on the device."""
+    if isinstance(dataset, Subset):
+        return _rows_are_arrays(dataset.dataset)
+    owner = next((c for c in type(dataset).__mro__ if "__getitems__" in vars(c)), None)
+    return owner is not None and vars(owner).get("rows_are_arrays", False)
+
+
+def _gather_batches(
+    device: Any, resident: tuple[Tensor, ...], order: np.ndarray | None, b: int, stop: int
+) -> Iterator[tuple[Tensor, ...]]:
+    """Batches cut from arrays already on `device`: slices copied, or rows gathered by a
+    permutation uploaded once."""
+    xp = device.xp
+    with device.context:
+        perm = None if order is None else device.from_numpy(order.astype(np.int64))
+    for start in range(0, stop, b):
+        end = min(start + b, stop)  # the Array API leaves slices past the end unspecified
+        with device.context:
+            if perm is None:  # a copy, so changing a batch in place never changes the dataset
+                batch = [device.copy(t.data[start:end, ...]) for t in resident]
+            else:
+                rows = perm[start:end]
+                batch = [xp.take(t.data, rows, axis=0) for t in resident]
+        yield tuple(Tensor._make(a, device, False) for a in batch)

@@ -26,6 +26,7 @@ import numpy as np
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend.registry import DeviceLike, get_device
+from ..data.loader import DataLoader
 from ..nn import functional as F
 from ..nn.module import Module
 from .callbacks import (
@@ -54,6 +55,8 @@ LossFn = Callable[[Tensor, Tensor], Tensor]
 
 
 def _batches(loader: Iterable[Any], device: Any) -> Iterator[tuple[Tensor, Tensor]]:
+    if device is not None and isinstance(loader, DataLoader) and loader.device is None:
+        loader = loader.batches_on(device)  # array datasets: uploaded once, gathered there
     for batch in loader:
         x, y = batch[0], batch[1]
         if device is not None and x.device is not device:
