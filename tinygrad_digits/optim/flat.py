@@ -15,6 +15,7 @@ per-parameter ones then.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..autograd.tensor import Tensor
@@ -34,7 +35,7 @@ class FlatBucket:
         self._views: list[tuple[Any, ...]] = []
         offset = 0
         for p, st in zip(params, states):
-            size, shape = _size(p.data.shape), p.data.shape
+            size, shape = math.prod(p.data.shape), p.data.shape
             p.data = _view(device, self.param, offset, size, shape)
             for k in keys:
                 st[k] = _view(device, self.state[k], offset, size, shape)
@@ -65,13 +66,6 @@ def _flatten(device: Device, arrays: list[Any]) -> Any:
 def _view(device: Device, flat: Any, offset: int, size: int, shape: tuple[int, ...]) -> Any:
     part = flat[offset : offset + size]
     return part if len(shape) == 1 else device.xp.reshape(part, shape)
-
-
-def _size(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 __all__ = ["FlatBucket", "flat_grads"]
