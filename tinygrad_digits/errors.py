@@ -1,4 +1,8 @@
-"""Exceptions that name the problem and the fix."""
+"""Exceptions that name the problem and the fix.
+
+Shape, dtype and device errors are RuntimeErrors, as in PyTorch, so ported code written as
+`except RuntimeError` catches them; shape and dtype errors stay ValueError and TypeError too.
+"""
 
 
 class DeviceMismatchError(RuntimeError):
@@ -9,8 +13,12 @@ class DeviceUnavailableError(RuntimeError):
     """Raised when a device is asked for that this machine cannot provide."""
 
 
-class ShapeError(ValueError):
+class ShapeError(ValueError, RuntimeError):
     """Raised when an op receives shapes it cannot combine."""
+
+
+class DtypeError(TypeError, RuntimeError):
+    """Raised when an op receives a dtype it cannot work with (or two it cannot mix)."""
 
 
 class GradientError(RuntimeError):

@@ -150,6 +150,10 @@ def _propagate(
                 if pg.data.shape != parent.data.shape:
                     pg = sum_to(pg, parent.shape, node, i)
                 ctx = parent._ctx
+                if ctx is not None and ctx.seq > node.seq:  # re-based in place after this node
+                    ctx = function.history_before(ctx, node.seq)
+                    if ctx is None:  # it was a constant then
+                        continue
                 if ctx is None:
                     _deliver_leaf(parent, pg, captured, grad)
                 else:

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import dtypes
 from ..backend.registry import DeviceLike, get_device
+from ..errors import DtypeError
 from .dims import shape_args
 from .tensor import Tensor
 
@@ -132,11 +133,17 @@ def arange(
 def linspace(
     start: float, end: float, steps: int, *, dtype: Any = None, device: DeviceLike = None
 ) -> Tensor:
+    """`steps` evenly spaced values from start to end; integer dtypes truncate toward zero
+    (as torch: computed in floating point, then cast), bool is refused (as torch)."""
     dev = get_device(device)
     dt = dtypes.to_dtype(dtype) or dtypes.DEFAULT_FLOAT
-    return Tensor._make(
-        dev.xp.linspace(start, end, steps, dtype=dev.dtype(dt), **dev.creation_kw), dev, False
-    )
+    if dt.kind == "b":
+        raise DtypeError("linspace: dtype bool is not supported (as in torch); use a number dtype")
+    work = dt if dt.kind == "f" else dtypes.float64
+    values = dev.xp.linspace(start, end, steps, dtype=dev.dtype(work), **dev.creation_kw)
+    if work != dt:
+        values = dev.xp.astype(values, dev.dtype(dt))  # a cast truncates toward zero
+    return Tensor._make(values, dev, False)
 
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: DeviceLike = None) -> Tensor:

@@ -30,9 +30,11 @@ class Function:
 
     Saved state, declared:
     - `retain_inputs` (class attribute): the inputs whose values backward reads, True for all
-      (the safe default), False for none, or a tuple of indices. They are version-checked
-      before backward runs. `parents` always holds every input tensor (for requires_grad,
-      shapes and routing the gradients).
+      (the safe default), False for none, a tuple of indices, or a function of the input
+      tensors returning one of those (Mul keeps a only when b requires grad, as torch, so
+      `y = x * 2; x += 1` stays differentiable). They are version-checked before backward
+      runs. `parents` always holds every input tensor (for requires_grad, shapes and routing
+      the gradients).
     - `self.save_for_backward(name=array, ...)` in forward: raw arrays backward reads,
       `output=` for the op's own result (then changing that result in place is an error).
       backward reads them with `self.saved(name, recompute)` or `self.saved_arrays[name]`.
@@ -89,6 +91,8 @@ class Function:
         if requires:
             fn.parents = tensors
             keep = cls.retain_inputs
+            if callable(keep):  # decided per call from which inputs require grad
+                keep = fn.retain_inputs = keep(*tensors)
             if keep is True:
                 fn.versions = [t._version[0] for t in tensors]
             elif keep:
@@ -140,7 +144,9 @@ class Function:
     def saved_inputs(self) -> tuple[int, ...]:
         """Indices of the inputs whose values backward reads (`retain_inputs`, resolved)."""
         parents = getattr(self, "parents", None) or ()
-        keep = type(self).retain_inputs
+        keep = self.retain_inputs
+        if callable(keep):  # a node that was never recorded
+            keep = keep(*parents)
         if keep is True or keep is False:
             return tuple(range(len(parents))) if keep else ()
         return tuple(i for i in keep if i < len(parents))
@@ -154,7 +160,7 @@ class Function:
         return _make_tensor(self._saved[name], self.device, False)
 
     def _check_versions(self) -> None:
-        keep = type(self).retain_inputs
+        keep = self.retain_inputs
         if keep:
             parents = self.parents
             kept = parents if keep is True else [parents[i] for i in self.saved_inputs()]
@@ -177,6 +183,15 @@ class Function:
                     f"(version {v} -> {t._version[0]}). Use an out-of-place op (x = x + 1 "
                     f"instead of x += 1), or .clone() the tensor before changing it."
                 )
+
+
+def history_before(node: Function, seq: int) -> Function | None:
+    """The node that made a tensor before `seq`: an in-place op re-bases a tensor's history
+    (its node becomes the in-place op's, which keeps the one it replaced), so a node made
+    before that reaches the history it read, not the newer one."""
+    while node is not None and node.seq > seq:
+        node = node.replaced
+    return node
 
 
 def _device_mismatch(op: str, tensors: Sequence[Tensor]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ShapeError
+from ..errors import DtypeError, ShapeError
 from ..ops import elementwise as E
 from ..ops import movement as V
 from .dims import normalize_dims
@@ -21,7 +21,7 @@ def where(condition: Tensor, input: Any, other: Any) -> Tensor:  # noqa: A002
     else:
         raise TypeError("where needs at least one of input/other to be a Tensor")
     if condition.dtype.kind != "b":
-        raise TypeError(f"where: condition must be a bool tensor, got {condition.dtype}")
+        raise DtypeError(f"where: condition must be a bool tensor, got {condition.dtype}")
     return E.Where.apply(condition, a, b)
 
 

@@ -14,8 +14,7 @@ import numpy as np
 from .. import dtypes
 from ..backend.device import Device
 from ..backend.registry import DeviceLike, device_of_array, get_device, parse_to_args
-from ..backend.repeated_indices import last_write_wins
-from ..errors import GradientError, ShapeError
+from ..errors import DtypeError, GradientError, ShapeError
 from ..ops import elementwise as E
 from ..ops import indexing as I
 from ..ops import matmul as M
@@ -413,7 +412,10 @@ class Tensor:
         )
 
     def _scalar(self, value: Any) -> Tensor:
-        return Tensor._make(self.device.asarray(value, self.dtype), self.device, False)
+        dt = self.dtype
+        if dt.kind in "iu" and isinstance(value, builtins.int):
+            value = _wrap_int(value, dt)
+        return Tensor._make(self.device.asarray(value, dt), self.device, False)
 
     __add__, __radd__ = _binary(E.Add)
     __sub__, __rsub__ = _binary(E.Sub)
@@ -467,7 +469,7 @@ class Tensor:
 
     def __invert__(self) -> Tensor:
         if self.dtype.kind != "b":
-            raise TypeError("~ needs a bool tensor")
+            raise DtypeError("~ needs a bool tensor")
         return Tensor._make(~self.data, self.device, False)
 
     def eq(self, other: Any) -> Tensor:
@@ -666,10 +668,17 @@ class Tensor:
         return Tensor._make(self.device.xp.any(self.data), self.device, False)
 
     def softmax(self, dim: builtins.int) -> Tensor:
-        return S.Softmax.apply(self._floating(), axis=normalize_dims(dim, self.ndim)[0])
+        return self._along(S.Softmax, dim)
 
     def log_softmax(self, dim: builtins.int) -> Tensor:
-        return S.LogSoftmax.apply(self._floating(), axis=normalize_dims(dim, self.ndim)[0])
+        return self._along(S.LogSoftmax, dim)
+
+    def _along(self, op: type[Function], dim: builtins.int) -> Tensor:
+        """A softmax-like op along `dim`; a 0-d tensor is treated as one element (as torch)."""
+        axes = normalize_dims(dim, self.ndim)
+        if axes is None:
+            return op.apply(self._floating().reshape(1), axis=0).reshape(())
+        return op.apply(self._floating(), axis=axes[0])
 
     # --- linear algebra ----------------------------------------------------------------
     def matmul(self, other: Tensor) -> Tensor:
@@ -677,7 +686,7 @@ class Tensor:
         if not isinstance(other, Tensor):
             raise TypeError(f"matmul needs two tensors, got {type(other).__name__}")
         if self.dtype != other.dtype:
-            raise TypeError(
+            raise DtypeError(
                 f"matmul: dtypes differ ({self.dtype} @ {other.dtype}); convert one, e.g. "
                 "x.float() for float32 (data from NumPy is often float64)"
             )
@@ -820,31 +829,46 @@ class Tensor:
 
     # --- indexing ------------------------------------------------------------------------
     def __getitem__(self, key: Any) -> Tensor:
-        raw, advanced = self._index_key(key)
-        out = I.GetItem.apply(self, key=raw, advanced=advanced)
-        if not advanced:
-            out._version = self._version
+        out = self
+        for raw, advanced in self._index_steps(key):
+            base = out
+            out = I.GetItem.apply(base, key=raw, advanced=advanced)
+            if not advanced:
+                out._version = base._version
         return out
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        raw, advanced = self._index_key(key)
+        steps = self._index_steps(key)
         if isinstance(value, Tensor):
             if value.device is not self.device:
                 _, value = self._other(value)  # raises the device error below
-            value = value.data
-        self._check_inplace("__setitem__")
-        if self.device.is_broadcast_view(self.data):
-            raise RuntimeError(
-                "__setitem__: more than one element of this tensor refers to a single memory "
-                "location (it is an expand()ed or broadcast view): clone() it before writing"
-            )
-        with self.device.context:
-            if advanced:  # repeated indices: the last write wins on every device
-                value = last_write_wins(self.device, self.data, raw, value)
-                self.data = self.device.setitem(self.data, raw, value)
-            else:
-                self.data[raw] = value
-        self._bump_version()
+            if value.dtype != self.dtype:
+                value = value.to(self.dtype)
+        else:
+            value = self._scalar(value)
+        if is_grad_enabled() and (self.requires_grad or value.requires_grad):
+            self._inplace("__setitem__", lambda old: I.IndexPut.apply(old, value, steps=steps))
+        else:  # nothing to record: write straight into the indexed memory
+            if self.device.is_broadcast_view(self.data):
+                raise RuntimeError(
+                    "__setitem__: more than one element of this tensor refers to a single memory "
+                    "location (it is an expand()ed or broadcast view): clone() it before writing"
+                )
+            with self.device.context:
+                I.put(self.device, self.data, steps, value.data)
+            self._bump_version()
+
+    def _index_steps(self, key: Any) -> list[tuple[Any, builtins.bool]]:
+        """`key` as raw keys applied one after the other. One, except where integers and index
+        tensors meet: torch applies the integers first (basic indexing) and then the tensors,
+        so x[1, :, idx] puts idx's dimension last, where NumPy would put it first."""
+        raw, advanced = self._index_key(key)
+        parts = raw if isinstance(raw, tuple) else (raw,)
+        if not advanced or not builtins.any(_is_int(k) for k in parts):
+            return [(raw, advanced)]
+        basic = tuple(k if _is_int(k) or k is None or k is Ellipsis else slice(None) for k in parts)
+        rest = tuple(slice(None) if k is None else k for k in parts if not _is_int(k))
+        return [(basic, False), (rest, True)]
 
     def _index_key(self, key: Any) -> tuple[Any, builtins.bool]:
         parts = key if isinstance(key, tuple) else (key,)
@@ -870,18 +894,51 @@ class Tensor:
         return (tuple(out) if isinstance(key, tuple) else out[0]), advanced
 
     # --- in place ------------------------------------------------------------------------
+    def _inplace(self, op: str, compute: Callable[[Tensor], Tensor], *others: Any) -> Tensor:
+        """Replace this tensor's values by compute(self), in its own memory (views see it).
+
+        Inside a graph (as torch): compute(old) is recorded, where `old` stands for this
+        tensor's history so far; this tensor's node becomes the new one (nodes made before
+        still reach the old history), and its version is bumped, so only a node that saved
+        the overwritten value refuses to backward."""
+        recording = is_grad_enabled() and (
+            self.requires_grad
+            or builtins.any(isinstance(o, Tensor) and o.requires_grad for o in others)
+        )
+        if not recording:
+            return self._write(compute(self).data)
+        self._check_inplace(op)
+        old = _make_tensor(self.data, self.device, self.requires_grad)
+        old._ctx, old._version = self._ctx, self._version
+        new = compute(old)
+        node = new._ctx
+        if node is not None and builtins.any(node.parents[i] is old for i in node.saved_inputs()):
+            # its backward reads the value about to be overwritten: it keeps a copy (as torch)
+            old.data, old._version = self.device.copy(old.data), [old._version[0]]
+        self._write(new.data)
+        if node is not None:
+            node.replaced = self._ctx
+            self._ctx, self.requires_grad = node, True
+        return self
+
     def _check_inplace(self, op: str) -> None:
-        if not is_grad_enabled():
-            return
+        """Refuse the in-place changes torch refuses, or that this graph can't follow."""
         if self._ctx is None and self.requires_grad:
             raise GradientError(
                 f"{op}: a leaf tensor that requires grad can't be changed in place while "
                 "gradients are recorded: wrap the update in `with tinygrad_digits.no_grad():`"
             )
-        if self._ctx is not None:
+        node = self._ctx
+        if (
+            node is not None
+            and not hasattr(node, "replaced")  # an in-place op's node shares memory too
+            and builtins.any(p._version is self._version for p in node.parents)
+        ):
             raise GradientError(
-                f"{op}: in-place changes to a tensor that is part of a graph are not "
-                "supported: use the out-of-place op (x = x + y instead of x += y)"
+                f"{op}: this tensor is a view ({node.name}) of a tensor in a graph, and "
+                "changing a view in place is not followed back to the tensor it views: write "
+                "through the tensor itself (x[0] = x[0] * 2 instead of x[0].mul_(2)), or "
+                ".clone() the view first"
             )
 
     def _bump_version(self) -> None:
@@ -889,16 +946,15 @@ class Tensor:
         value then refuses to back-propagate through it instead of using the new one."""
         self._version[0] += 1
 
-    def _assign(self, op: str, value: Any) -> Tensor:
-        """Write `value` into this tensor's memory (views see it) and bump its version."""
-        self._check_inplace(op)
+    def _write(self, value: Any) -> Tensor:
+        """Write raw `value` into this tensor's memory (views see it) and bump its version."""
         xp = self.device.xp
         with self.device.context:
             if value.dtype != self.data.dtype:
                 value = xp.astype(value, self.data.dtype)
             if self.device.is_broadcast_view(self.data):  # never write through a stride-0 view
                 self.data = self.device.copy(xp.broadcast_to(value, self.data.shape))
-            else:
+            elif value is not self.data:
                 try:
                     self.data[...] = value
                 except (ValueError, TypeError):  # read-only memory or a NumPy scalar
@@ -906,51 +962,56 @@ class Tensor:
         self._bump_version()
         return self
 
-    def _operand(self, other: Any) -> Any:
-        return other.data if isinstance(other, Tensor) else other
-
     @_on_own_device
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
-        o = self._operand(other)
-        return self._assign("add_", self.data + (o * alpha if alpha != 1 else o))
+        return self._inplace("add_", lambda old: old.add(other, alpha), other)
 
     @_on_own_device
     def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
-        o = self._operand(other)
-        return self._assign("sub_", self.data - (o * alpha if alpha != 1 else o))
+        return self._inplace("sub_", lambda old: old.sub(other, alpha), other)
 
     @_on_own_device
     def mul_(self, other: Any) -> Tensor:
-        return self._assign("mul_", self.data * self._operand(other))
+        return self._inplace("mul_", lambda old: old * other, other)
 
     @_on_own_device
     def div_(self, other: Any) -> Tensor:
-        return self._assign("div_", self.data / self._operand(other))
+        return self._inplace("div_", lambda old: old / other, other)
 
     @_on_own_device
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return self._assign("clamp_", self.device.xp.clip(self.data, min, max))
+        return self._inplace("clamp_", lambda old: old.clamp(min, max))
+
+    def relu_(self) -> Tensor:
+        return self._inplace("relu_", Tensor.relu)
+
+    def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
+        return self._inplace("masked_fill_", lambda old: old.masked_fill(mask, value), value)
 
     @_on_own_device
     def zero_(self) -> Tensor:
-        return self._assign("zero_", self.device.xp.zeros_like(self.data))
+        return self.fill_(0)
 
     @_on_own_device
     def fill_(self, value: Any) -> Tensor:
-        return self._assign("fill_", self.device.xp.full_like(self.data, value))
+        self[...] = value
+        return self
 
     def copy_(self, src: Tensor) -> Tensor:
-        return self._assign("copy_", self.device.receive(src.data, src.device))
+        if src.device is not self.device:
+            src = src.to(self.device)
+        self[...] = src
+        return self
 
     def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0) -> Tensor:
-        return self._assign(
-            "uniform_", self.device.random("uniform", self.shape, self.dtype, low=a, high=b)
-        )
+        return self._random_("uniform", low=a, high=b)
 
     def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0) -> Tensor:
-        return self._assign(
-            "normal_", self.device.random("normal", self.shape, self.dtype, mean=mean, std=std)
-        )
+        return self._random_("normal", mean=mean, std=std)
+
+    def _random_(self, kind: str, **kw: Any) -> Tensor:
+        drawn = self.device.random(kind, self.shape, self.dtype, **kw)
+        return self.copy_(Tensor._make(drawn, self.device, False))
 
     def __iadd__(self, other: Any) -> Tensor:
         return self.add_(other)
@@ -993,6 +1054,20 @@ def _from_python(data: Any) -> np.ndarray:
     if array.dtype.kind not in "fiub":
         raise TypeError(f"can't make a tensor from {type(data).__name__} of {array.dtype}")
     return array
+
+
+def _is_int(k: Any) -> builtins.bool:
+    return isinstance(k, builtins.int | np.integer) and not isinstance(k, builtins.bool)
+
+
+def _wrap_int(value: builtins.int, dtype: np.dtype) -> builtins.int:
+    """A Python int as `dtype` holds it, wrapped modulo 2**bits as torch converts scalars
+    (int32_tensor | 0xFFFFFFFF is int32_tensor | -1)."""
+    bits = dtype.itemsize * 8
+    value %= 1 << bits
+    if dtype.kind == "i" and value >= 1 << (bits - 1):
+        value -= 1 << bits
+    return value
 
 
 def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:

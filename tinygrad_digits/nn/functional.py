@@ -15,7 +15,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.joining import pad
 from ..autograd.tensor import Tensor
-from ..errors import DeviceMismatchError, ShapeError
+from ..errors import DeviceMismatchError, DtypeError, ShapeError
 from ..ops.elementwise import Dropout, Softplus
 from ..ops.loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy
 from ..ops.matmul import Linear
@@ -137,7 +137,7 @@ def _linear_dtype_error(x: Tensor, weight: Tensor, where: str) -> None:
         if weight.dtype == dtypes.float32
         else f"convert the input with x.to({weight.dtype.name!r})"
     )
-    raise TypeError(
+    raise DtypeError(
         f"{where}: the input is {x.dtype} but the layer's weights are {weight.dtype}; {fix} "
         "(data from NumPy is often float64, images often uint8), or convert the model with "
         "model.double()/model.float()"
@@ -147,7 +147,7 @@ def _linear_dtype_error(x: Tensor, weight: Tensor, where: str) -> None:
 def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
     """int64 tensor of shape labels.shape + (num_classes,) with a 1 at each label."""
     if labels.dtype.kind not in "iu":
-        raise TypeError(f"one_hot needs integer labels, got {labels.dtype}: use labels.long()")
+        raise DtypeError(f"one_hot needs integer labels, got {labels.dtype}: use labels.long()")
     xp = labels.device.xp
     if num_classes < 0:
         num_classes = int(labels.max().item()) + 1 if labels.numel() else 0
@@ -171,7 +171,7 @@ def _check_labels(x: Tensor, target: Any, fn: str) -> tuple[Tensor, Tensor, bool
             "make one with tinygrad_digits.tensor(labels) on the input's device"
         )
     if target.dtype.kind not in "iu":
-        raise TypeError(
+        raise DtypeError(
             f"{fn}: class labels must be an integer tensor, got {target.dtype} with shape "
             f"{target.shape}: convert them with labels.long()"
             + (

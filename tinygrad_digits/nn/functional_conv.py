@@ -17,7 +17,7 @@ from ..autograd.function import _device_mismatch
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.tensor import Tensor
 from ..backend.conv_kernels import Window
-from ..errors import ShapeError
+from ..errors import DtypeError, ShapeError
 from ..ops.batchnorm import BatchNorm as _BatchNormOp
 from ..ops.conv import Conv2d as _Conv2dOp
 from ..ops.pool import MaxPool2d as _MaxPool2dOp
@@ -64,13 +64,13 @@ def _same_dtype(op: str, named: dict[str, Tensor | None]) -> None:
     present = {k: t for k, t in named.items() if t is not None}
     first_name, first = next(iter(present.items()))
     if first.dtype.kind != "f":
-        raise TypeError(
+        raise DtypeError(
             f"{op}: {first_name} must be floating point, got {first.dtype}: convert it with "
             ".float()"
         )
     for name, t in present.items():
         if t.dtype != first.dtype:
-            raise TypeError(
+            raise DtypeError(
                 f"{op}: {name} is {t.dtype} but {first_name} is {first.dtype}; convert one "
                 f"(e.g. {first_name}.float() for float32)"
             )

@@ -27,7 +27,14 @@ class Sub(Function):
         return g, -g
 
 
+def _each_for_the_other(a, b):
+    """Keep a's value only when b's gradient needs it, and b's only for a's (as torch)."""
+    return tuple(i for i, other in ((0, b), (1, a)) if other.requires_grad)
+
+
 class Mul(Function):
+    retain_inputs = staticmethod(_each_for_the_other)
+
     def forward(self, a, b):
         return a * b
 
@@ -36,7 +43,14 @@ class Mul(Function):
         return g * b if a.requires_grad else None, g * a if b.requires_grad else None
 
 
+def _divisor_and_for_it(a, b):
+    """b always (da/b); a only when b's gradient needs it (-a db / b^2)."""
+    return (0, 1) if b.requires_grad else (1,)
+
+
 class Div(Function):
+    retain_inputs = staticmethod(_divisor_and_for_it)
+
     def forward(self, a, b):
         return a / b
 
@@ -76,11 +90,13 @@ class Pow(Function):
     def forward(self, a, b):
         return a**b
 
-    def backward(
-        self, g
-    ):  # d(a^b) = b a^(b-1) da + a^b ln(a) db; db-term is 0 where a == 0, b >= 0
+    def backward(self, g):
+        # d(a^b) = b a^(b-1) da + a^b ln(a) db. As torch: the da-term is 0 where b == 0 (not
+        # 0 * inf at a == 0) and the db-term is 0 where a == 0, b >= 0.
         a, b = self.parents
-        ga = g * b * a ** (b - 1) if a.requires_grad else None
+        ga = None
+        if a.requires_grad:
+            ga = (g * b * a ** (b - 1)).masked(b.data != 0)
         gb = None
         if b.requires_grad:
             zero_base = ((a == 0) & (b >= 0)).detach()

@@ -1,8 +1,10 @@
-"""Indexing and its adjoint, scatter-add: repeated indices accumulate their gradients."""
+"""Indexing, its adjoint scatter-add (repeated indices accumulate their gradients), and
+writing at an index (the recorded form of x[key] = value)."""
 
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..backend.repeated_indices import last_write_wins
 
 
 class GetItem(Function):
@@ -30,3 +32,38 @@ class IndexAdd(Function):
 
     def backward(self, g):  # the adjoint of scatter-add is gather
         return GetItem.apply(g, key=self.key, advanced=self.advanced)
+
+
+def put(device, array, steps, value):
+    """array[key] = value in place, the key given as steps applied one after the other."""
+    for key, _ in steps[:-1]:
+        array = device.getitem(array, key)  # basic indexing: a view
+    key, advanced = steps[-1]
+    if advanced:  # repeated indices: the last write wins on every device
+        value = last_write_wins(device, array, key, value)
+    device.setitem(array, key, value)
+
+
+class IndexPut(Function):
+    """A copy of x with value written at the indexed places: x[key] = value (and fill_, zero_,
+    copy_) on a tensor in a graph. x's gradient is zero there, value's is what was read there."""
+
+    retain_inputs = False
+
+    def forward(self, x, value, steps):
+        self.steps = steps
+        out = self.device.copy(x)
+        put(self.device, out, steps, value)
+        return out
+
+    def backward(self, g):
+        x, value = self.parents
+        gx = gv = None
+        if x.requires_grad:
+            zero = self.xp.zeros((), dtype=g.data.dtype, **self.device.creation_kw)
+            gx = IndexPut.apply(g, self.const(zero), steps=self.steps)
+        if value.requires_grad:
+            gv = g
+            for key, advanced in self.steps:
+                gv = GetItem.apply(gv, key=key, advanced=advanced)
+        return gx, gv
