@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import math
 import weakref
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +30,7 @@ from .grad_mode import is_grad_enabled
 from .hooks import RemovableHandle, register_dict_hook
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
+SortResult = namedtuple("SortResult", ["values", "indices"])
 
 
 def _binary(op: type[Function]) -> tuple[Callable[..., Tensor], Callable[..., Tensor]]:
@@ -488,8 +490,24 @@ class Tensor:
     def mul(self, other: Any) -> Tensor:
         return self * other
 
-    def div(self, other: Any) -> Tensor:
-        return self / other
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        """self / other; rounding_mode "floor" or "trunc" rounds the quotient (as torch:
+        integers stay integers, and the rounded quotient's gradient is 0)."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(
+                f"div: rounding_mode must be None, 'floor' or 'trunc', not {rounding_mode!r}"
+            )
+        a, b = self._other(other)
+        if a.dtype.kind in "iu":
+            xp = self.device.xp
+            q = xp.floor_divide(a.data, b.data)
+            if rounding_mode == "trunc":  # floor differs where the signs differ and it's inexact
+                off = (xp.remainder(a.data, b.data) != 0) & ((a.data < 0) != (b.data < 0))
+                q = q + xp.astype(off, q.dtype)
+            return Tensor._make(q, self.device, False)
+        return (a / b)._stepwise(rounding_mode)
 
     def pow(self, exponent: Any) -> Tensor:
         return self**exponent
@@ -548,7 +566,121 @@ class Tensor:
         return E.Log1p.apply(self._floating())
 
     def sign(self) -> Tensor:
-        return Tensor._make(self.device.xp.sign(self.data), self.device, False)
+        return self._stepwise("sign")
+
+    def floor(self) -> Tensor:
+        return self._stepwise("floor")
+
+    def ceil(self) -> Tensor:
+        return self._stepwise("ceil")
+
+    def trunc(self) -> Tensor:
+        return self._stepwise("trunc")
+
+    def round(self, decimals: builtins.int = 0) -> Tensor:
+        """Half to even, as torch; `decimals` scales by 10**decimals around the rounding."""
+        if decimals:
+            scale = 10.0**decimals
+            return (self * scale)._stepwise("round") / scale
+        return self._stepwise("round")
+
+    def _stepwise(self, fn: str) -> Tensor:
+        if self.dtype.kind != "f" and fn != "sign":
+            return self
+        return E.Stepwise.apply(self, fn=fn)
+
+    def sin(self) -> Tensor:
+        return E.Sin.apply(self._floating())
+
+    def cos(self) -> Tensor:
+        return E.Cos.apply(self._floating())
+
+    def tan(self) -> Tensor:
+        return E.Tan.apply(self._floating())
+
+    def log2(self) -> Tensor:
+        return self.log() * (1 / math.log(2))
+
+    def log10(self) -> Tensor:
+        return self.log() * (1 / math.log(10))
+
+    def exp2(self) -> Tensor:
+        return (self._floating() * math.log(2)).exp()
+
+    def silu(self) -> Tensor:
+        return E.Silu.apply(self._floating())
+
+    def lerp(self, end: Any, weight: Any) -> Tensor:
+        """self + weight * (end - self)."""
+        return self + weight * (end - self)
+
+    def logaddexp(self, other: Any) -> Tensor:
+        """log(exp(self) + exp(other)) without overflow."""
+        a, b = self._floating()._other(other)
+        return a.maximum(b) + (-(a - b).abs()).exp().log1p()
+
+    def isnan(self) -> Tensor:
+        return Tensor._make(self.device.xp.isnan(self.data), self.device, False)
+
+    def isinf(self) -> Tensor:
+        return Tensor._make(self.device.xp.isinf(self.data), self.device, False)
+
+    def isfinite(self) -> Tensor:
+        return Tensor._make(self.device.xp.isfinite(self.data), self.device, False)
+
+    def isclose(
+        self,
+        other: Tensor,
+        rtol: builtins.float = 1e-5,
+        atol: builtins.float = 1e-8,
+        equal_nan: builtins.bool = False,
+    ) -> Tensor:
+        """|self - other| <= atol + rtol |other| elementwise (infinities equal only to
+        themselves), as torch.isclose."""
+        xp = self.device.xp
+        a, b = self._other(other)
+        a, b = a.data, b.data
+        same = a == b
+        if a.dtype == xp.bool:
+            return Tensor._make(same, self.device, False)
+        finite = xp.isfinite(a) & xp.isfinite(b)
+        close = same | (finite & (xp.abs(a - b) <= atol + rtol * xp.abs(b)))
+        if equal_nan:
+            close = close | (xp.isnan(a) & xp.isnan(b))
+        return Tensor._make(close, self.device, False)
+
+    def allclose(
+        self,
+        other: Tensor,
+        rtol: builtins.float = 1e-5,
+        atol: builtins.float = 1e-8,
+        equal_nan: builtins.bool = False,
+    ) -> builtins.bool:
+        return builtins.bool(self.isclose(other, rtol, atol, equal_nan).all())
+
+    def remainder(self, other: Any) -> Tensor:
+        """The remainder with the sign of the divisor (Python's %, torch.remainder)."""
+        a, b = self._other(other)
+        return E.Remainder.apply(a, b)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        a, b = self._other(other)
+        return E.Remainder.apply(b, a)
+
+    __mod__ = remainder
+
+    def floor_divide(self, other: Any) -> Tensor:
+        return self.div(other, rounding_mode="floor")
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return self.div(other, rounding_mode="floor")
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        a, b = self._other(other)
+        return b.div(a, rounding_mode="floor")
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
 
     maximum = _binary(E.Maximum)[0]
     minimum = _binary(E.Minimum)[0]
@@ -661,11 +793,40 @@ class Tensor:
         out = (self - shift).exp().sum(dim=axes, keepdim=True).log() + shift
         return out if keepdim else out.squeeze(axes if axes is not None else None)
 
-    def all(self) -> Tensor:
-        return Tensor._make(self.device.xp.all(self.data), self.device, False)
+    def all(self, dim: Dim = None, keepdim: builtins.bool = False) -> Tensor:
+        axes = normalize_dims(dim, self.ndim)
+        out = self.device.xp.all(self.data, axis=axes, keepdims=keepdim)
+        return Tensor._make(out, self.device, False)
 
-    def any(self) -> Tensor:
-        return Tensor._make(self.device.xp.any(self.data), self.device, False)
+    def any(self, dim: Dim = None, keepdim: builtins.bool = False) -> Tensor:
+        axes = normalize_dims(dim, self.ndim)
+        out = self.device.xp.any(self.data, axis=axes, keepdims=keepdim)
+        return Tensor._make(out, self.device, False)
+
+    def prod(self, dim: builtins.int | None = None, keepdim: builtins.bool = False) -> Tensor:
+        if dim is None:
+            return R.Prod.apply(self.reshape(-1), axis=0, keepdim=False)
+        axes = normalize_dims(dim, self.ndim)
+        if axes is None:  # a 0-d tensor
+            return self
+        return R.Prod.apply(self, axis=axes[0], keepdim=keepdim)
+
+    def cumsum(self, dim: builtins.int) -> Tensor:
+        axes = normalize_dims(dim, self.ndim)
+        if axes is None:
+            return self
+        return R.CumSum.apply(self, axis=axes[0])
+
+    def norm(self, p: Any = 2, dim: Dim = None, keepdim: builtins.bool = False) -> Tensor:
+        """The vector p-norm over dim (all elements by default), p = 1, 2, inf or any > 0."""
+        x = self._floating()
+        if p == math.inf:
+            return x.abs().amax(dim, keepdim)
+        if p == 1:
+            return x.abs().sum(dim, keepdim)
+        if p == 2:
+            return (x * x).sum(dim, keepdim).sqrt()
+        return (x.abs() ** p).sum(dim, keepdim) ** (1 / p)
 
     def softmax(self, dim: builtins.int) -> Tensor:
         return self._along(S.Softmax, dim)
@@ -801,6 +962,69 @@ class Tensor:
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 
+    def movedim(self, source: builtins.int, destination: builtins.int) -> Tensor:
+        order = [d for d in range(self.ndim) if d != source % self.ndim]
+        order.insert(destination % self.ndim, source % self.ndim)
+        return self.permute(*order)
+
+    def flip(self, *dims: Any) -> Tensor:
+        axes = normalize_dims(shape_args(dims), self.ndim)
+        return V.Flip.apply(self, axes=axes) if axes else self
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        if dims is None:
+            return self.reshape(-1).roll(shifts, 0).reshape(self.shape)
+        shifts = (shifts,) if isinstance(shifts, builtins.int) else tuple(shifts)
+        dims = (dims,) if isinstance(dims, builtins.int) else tuple(dims)
+        return V.Roll.apply(self, shifts=shifts, axes=tuple(d % self.ndim for d in dims))
+
+    def tril(self, diagonal: builtins.int = 0) -> Tensor:
+        """The lower triangle of the last two dims (the rest zero)."""
+        return self._triangle(diagonal, lower=True)
+
+    def triu(self, diagonal: builtins.int = 0) -> Tensor:
+        """The upper triangle of the last two dims (the rest zero)."""
+        return self._triangle(diagonal, lower=False)
+
+    def _triangle(self, diagonal: builtins.int, lower: builtins.bool) -> Tensor:
+        xp, kw = self.device.xp, self.device.creation_kw
+        n, m = self.shape[-2:]
+        rows = xp.reshape(xp.arange(n, **kw), (n, 1))
+        cols = xp.reshape(xp.arange(m, **kw), (1, m))
+        keep = cols - rows <= diagonal if lower else cols - rows >= diagonal
+        if self.dtype.kind != "f":
+            return Tensor._make(
+                xp.where(keep, self.data, xp.zeros_like(self.data)), self.device, False
+            )
+        return self.masked(keep)
+
+    def diagonal(
+        self, offset: builtins.int = 0, dim1: builtins.int = 0, dim2: builtins.int = 1
+    ) -> Tensor:
+        """The diagonal of dims dim1, dim2 as the last dim, as torch."""
+        d1, d2 = dim1 % self.ndim, dim2 % self.ndim
+        rest = [d for d in range(self.ndim) if d not in (d1, d2)]
+        x = self.permute(*rest, d1, d2)
+        n1, n2 = x.shape[-2:]
+        size = builtins.max(
+            0, builtins.min(n1 + builtins.min(offset, 0), n2 - builtins.max(offset, 0))
+        )
+        start = np.arange(size)
+        rows, cols = start - builtins.min(offset, 0), start + builtins.max(offset, 0)
+        return x[..., rows, cols]
+
+    def index_select(self, dim: builtins.int, index: Tensor) -> Tensor:
+        lead = (slice(None),) * (dim % self.ndim)
+        return self[(*lead, index)]
+
+    def repeat_interleave(self, repeats: Any, dim: builtins.int | None = None) -> Tensor:
+        """Each element (along dim; of the flattened tensor without one) `repeats` times."""
+        x = self.reshape(-1) if dim is None else self
+        d = 0 if dim is None else dim % self.ndim
+        counts = repeats.tolist() if isinstance(repeats, Tensor) else repeats
+        picks = np.repeat(np.arange(x.shape[d]), counts)
+        return x.index_select(d, Tensor(picks, device=self.device))
+
     def repeat(self, *sizes: Any) -> Tensor:
         sizes = shape_args(sizes)
         x = self.reshape((1,) * (len(sizes) - self.ndim) + self.shape)
@@ -826,6 +1050,119 @@ class Tensor:
     def chunk(self, chunks: builtins.int, dim: builtins.int = 0) -> tuple[Tensor, ...]:
         n = self.shape[dim]
         return self.split(-(-n // chunks), dim)
+
+    # --- gather, scatter, sort ---------------------------------------------------------------
+    def gather(self, dim: builtins.int, index: Tensor) -> Tensor:
+        """out[i][j][k] = self[index[i][j][k]][j][k] for dim 0 (and likewise for each dim)."""
+        return I.GetItem.apply(self, key=self._along_key(dim, index), advanced=True)
+
+    def scatter(self, dim: builtins.int, index: Tensor, src: Any) -> Tensor:
+        """A copy with src written at index along dim (the inverse of gather)."""
+        key = self._along_key(dim, index)
+        src = self._scatter_source(src, index)
+        return I.IndexPut.apply(self, src, steps=[(key, True)])
+
+    def scatter_add(self, dim: builtins.int, index: Tensor, src: Tensor) -> Tensor:
+        """A copy with src added at index along dim; repeated indices accumulate."""
+        key = self._along_key(dim, index)
+        src = self._scatter_source(src, index)
+        return self + I.IndexAdd.apply(src, shape=self.shape, key=key, advanced=True)
+
+    def _scatter_source(self, src: Any, index: Tensor) -> Tensor:
+        if not isinstance(src, Tensor):
+            return self._scalar(src).expand(index.shape)
+        if src.shape != index.shape:  # torch reads only the index-shaped corner of src
+            src = src[tuple(slice(0, n) for n in index.shape)]
+        return self._other(src)[1]
+
+    def _along_key(self, dim: builtins.int, index: Tensor) -> tuple:
+        """An integer-array key that picks index's entries along dim (and the same position
+        in every other dim): what gather and scatter read and write."""
+        if index.dtype.kind not in "iu":
+            raise DtypeError(f"gather/scatter: index must be an integer tensor, got {index.dtype}")
+        if index.ndim != self.ndim:
+            raise ShapeError(
+                f"gather/scatter: index has {index.ndim} dims but the tensor has {self.ndim}"
+            )
+        xp, kw = self.device.xp, self.device.creation_kw
+        d = dim % self.ndim
+        key = []
+        for i, n in enumerate(index.shape):
+            if i == d:
+                key.append(index.data)
+            else:
+                shape = [1] * index.ndim
+                shape[i] = n
+                key.append(xp.reshape(xp.arange(n, **kw), tuple(shape)))
+        return tuple(key)
+
+    def argsort(
+        self,
+        dim: builtins.int = -1,
+        descending: builtins.bool = False,
+        stable: builtins.bool = False,
+    ) -> Tensor:
+        """Indices that sort along dim; always stable (ties keep their order)."""
+        xp, int64 = self.device.xp, self.device.dtype(dtypes.int64)
+        if self.ndim == 0:
+            return Tensor._make(
+                xp.zeros((), dtype=int64, **self.device.creation_kw), self.device, False
+            )
+        d = dim % self.ndim
+        if not descending:
+            out = xp.argsort(self.data, axis=d, stable=True)
+        else:  # stable descending: sort the reversed tensor ascending, reverse, map back
+            last = self.shape[d] - 1
+            out = last - xp.flip(
+                xp.argsort(xp.flip(self.data, axis=d), axis=d, stable=True), axis=d
+            )
+        return Tensor._make(xp.astype(out, int64), self.device, False)
+
+    def sort(
+        self,
+        dim: builtins.int = -1,
+        descending: builtins.bool = False,
+        stable: builtins.bool = False,
+    ) -> Any:
+        """(values, indices) sorted along dim; values carry the gradient (as torch)."""
+        indices = self.argsort(dim, descending)
+        if self.ndim == 0:
+            return SortResult(self, indices)
+        return SortResult(self.gather(dim, indices), indices)
+
+    def topk(
+        self,
+        k: builtins.int,
+        dim: builtins.int = -1,
+        largest: builtins.bool = True,
+        sorted: builtins.bool = True,
+    ) -> Any:  # noqa: A002
+        """(values, indices) of the k largest (or smallest) along dim, in order."""
+        d = dim % builtins.max(self.ndim, 1)
+        if not 0 <= k <= (self.shape[d] if self.ndim else 1):
+            raise IndexError(f"topk: k={k} is out of range for dim {dim} of shape {self.shape}")
+        indices = self.argsort(dim, descending=largest)
+        if self.ndim == 0:
+            return SortResult(self, indices)
+        indices = indices[(slice(None),) * d + (slice(0, k),)]
+        return SortResult(self.gather(d, indices), indices)
+
+    def nonzero(self, *, as_tuple: builtins.bool = False) -> Any:
+        """The indices of the non-zero elements: (n, ndim), or one tensor per dim."""
+        xp = self.device.xp
+        found = xp.nonzero(self.data if self.ndim else xp.reshape(self.data, (1,)))
+        cols = [
+            Tensor._make(xp.astype(c, self.device.dtype(dtypes.int64)), self.device, False)
+            for c in found
+        ]
+        if as_tuple:
+            return tuple(cols)
+        return Tensor._make(xp.stack([c.data for c in cols], axis=1), self.device, False)
+
+    def masked_select(self, mask: Tensor) -> Tensor:
+        """The elements where mask holds, as a 1-D tensor (mask broadcasts)."""
+        shape = np.broadcast_shapes(self.shape, mask.shape)
+        return self.expand(shape)[mask.expand(shape)]
 
     # --- indexing ------------------------------------------------------------------------
     def __getitem__(self, key: Any) -> Tensor:

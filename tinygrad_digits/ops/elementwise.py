@@ -308,3 +308,73 @@ class Dropout(Function):
 
     def backward(self, g):  # d(x * mask / (1-p)) = mask / (1-p) dx ; the mask is a constant
         return g * self.saved("scale")
+
+
+class Sin(Function):
+    def forward(self, x):
+        return self.xp.sin(x)
+
+    def backward(self, g):  # d sin(x) = cos(x) dx
+        return g * self.parents[0].cos()
+
+
+class Cos(Function):
+    def forward(self, x):
+        return self.xp.cos(x)
+
+    def backward(self, g):  # d cos(x) = -sin(x) dx
+        return -g * self.parents[0].sin()
+
+
+class Tan(Function):
+    retain_inputs = False
+
+    def forward(self, x):
+        out = self.xp.tan(x)
+        self.save_for_backward(output=out)
+        return out
+
+    def backward(self, g):  # d tan(x) = (1 + tan(x)^2) dx
+        t = self.saved("output", lambda x: x.tan())
+        return g * (1 + t * t)
+
+
+class Stepwise(Function):
+    """sign, round, floor, ceil, trunc: constant between jumps, so the gradient is 0 (as torch)
+    and a loss that uses them stays connected to the graph instead of raising."""
+
+    retain_inputs = False
+
+    def forward(self, x, fn):
+        self.fn = fn
+        return getattr(self.xp, fn)(x)
+
+    def backward(self, g):
+        return self.const(self.xp.zeros_like(g.data))
+
+
+class Silu(Function):
+    """x * sigmoid(x) in one op (the most common activation in new models)."""
+
+    def forward(self, x):
+        xp = self.xp
+        e = xp.exp(-xp.abs(x))
+        s = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        self.save_for_backward(sigmoid=s)
+        return x * s
+
+    def backward(self, g):  # d x s(x) = s (1 + x (1 - s)) dx
+        (x,) = self.parents
+        s = self.saved("sigmoid", lambda x: x.sigmoid())
+        return g * s * (1 + x * (1 - s))
+
+
+class Remainder(Function):
+    """a - b * floor(a / b), the sign of b (Python's %, torch.remainder)."""
+
+    def forward(self, a, b):
+        return self.xp.remainder(a, b)
+
+    def backward(self, g):  # d = da - floor(a / b) db
+        a, b = self.parents
+        return g, -g * (a / b).floor() if b.requires_grad else None

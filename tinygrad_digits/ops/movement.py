@@ -94,3 +94,25 @@ class ToDevice(Function):
 
     def backward(self, g):  # the gradient goes back to where the input lives
         return g.to(self.source)
+
+
+class Flip(Function):
+    retain_inputs = False
+
+    def forward(self, x, axes):
+        self.axes = axes
+        return self.xp.flip(x, axis=axes)
+
+    def backward(self, g):  # flipping is its own inverse
+        return g.flip(self.axes)
+
+
+class Roll(Function):
+    retain_inputs = False
+
+    def forward(self, x, shifts, axes):
+        self.shifts, self.axes = shifts, axes
+        return self.xp.roll(x, shift=shifts, axis=axes)
+
+    def backward(self, g):  # roll back
+        return g.roll(tuple(-s for s in self.shifts), self.axes)

@@ -60,3 +60,32 @@ def _drop(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ..
     if axes is None:
         return ()
     return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+class Prod(Function):
+    """The product over one axis; the gradient of each factor is the product of the others
+    (computed without dividing, so zeros are exact)."""
+
+    def forward(self, x, axis, keepdim):
+        self.axis = axis
+        return self.xp.prod(x, axis=axis, keepdims=keepdim)
+
+    def backward(self, g):
+        (x,) = self.parents
+        n = x.shape[self.axis]
+        rows = x.movedim(self.axis, -1).unsqueeze(-2)  # (..., 1, n): row i, all factors
+        rows = rows.expand(*rows.shape[:-2], n, n)
+        eye = self.const(self.xp.eye(n, dtype=self.xp.bool, **self.device.creation_kw))
+        others = rows.masked_fill(eye, 1.0).prod(-1).movedim(-1, self.axis)
+        return (g if g.ndim == x.ndim else g.unsqueeze(self.axis)) * others
+
+
+class CumSum(Function):
+    retain_inputs = False
+
+    def forward(self, x, axis):
+        self.axis = axis
+        return self.xp.cumulative_sum(x, axis=axis)
+
+    def backward(self, g):  # each input feeds every later sum: a reversed cumulative sum
+        return g.flip(self.axis).cumsum(self.axis).flip(self.axis)
