@@ -34,7 +34,7 @@ from .autograd.function import Function
 from .autograd.grad_api import grad
 from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.gradcheck import GradcheckWarning, gradcheck, gradgradcheck
-from .autograd.joining import cat, stack, where
+from .autograd.joining import cat, einsum, meshgrid, stack, where
 from .autograd.tensor import Tensor
 from .autograd.tensor_functions import *  # noqa: F403  (tg.exp(x), tg.matmul(a, b), ... as in torch)
 from .backend import (
@@ -87,6 +87,7 @@ __all__ = _tensor_functions.__all__ + [
     "empty",
     "empty_like",
     "enable_grad",
+    "einsum",
     "eye",
     "float16",
     "float32",
@@ -111,6 +112,7 @@ __all__ = _tensor_functions.__all__ + [
     "load",
     "long",
     "manual_seed",
+    "meshgrid",
     "nn",
     "no_grad",
     "ones",

@@ -13,13 +13,15 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
-from ..autograd.joining import pad
+from ..autograd.joining import pad, where
 from ..autograd.tensor import Tensor
 from ..errors import DeviceMismatchError, DtypeError, ShapeError
 from ..ops.elementwise import Dropout, Softplus
 from ..ops.loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy
 from ..ops.matmul import Linear
-from .functional_conv import avg_pool2d, batch_norm, conv2d, max_pool2d
+from .functional_attention import scaled_dot_product_attention
+from .functional_conv import avg_pool2d, batch_norm, conv1d, conv2d, max_pool2d
+from .functional_norm import group_norm, interpolate, layer_norm
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -54,6 +56,60 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, reverting to x where beta x > threshold; stable, exact at 0."""
     return Softplus.apply(x._floating(), beta=float(beta), threshold=float(threshold))
+
+
+def silu(x: Tensor) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    return x.silu()
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, alpha (exp(x) - 1) otherwise."""
+    return where(x > 0, x, alpha * (x.clamp(max=0.0).exp() - 1))
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clamped to [min_val, max_val]; as torch, the gradient is 0 at the bounds themselves."""
+    inside = (x > min_val) & (x < max_val)
+    return where(inside, x, x.clamp(min_val, max_val).detach())
+
+
+def relu6(x: Tensor) -> Tensor:
+    return hardtanh(x, 0.0, 6.0)
+
+
+def hardsigmoid(x: Tensor) -> Tensor:
+    """relu6(x + 3) / 6: a piecewise-linear sigmoid."""
+    return hardtanh(x, -3.0, 3.0) / 6 + 0.5
+
+
+def hardswish(x: Tensor) -> Tensor:
+    """x * hardsigmoid(x) (MobileNetV3)."""
+    return x * hardsigmoid(x)
+
+
+def mish(x: Tensor) -> Tensor:
+    """x * tanh(softplus(x))."""
+    return x * x.softplus().tanh()
+
+
+def logsigmoid(x: Tensor) -> Tensor:
+    """log(sigmoid(x)) without overflow: -softplus(-x)."""
+    return -((-x).softplus())
+
+
+def normalize(x: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x divided by its p-norm along dim (at least eps)."""
+    return x / x.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:  # noqa: A002
+    """The rows of weight at the integer indices in input; the padding_idx row gets no gradient."""
+    out = weight[input]
+    if padding_idx is not None:
+        pad = (input == padding_idx % weight.shape[0]).unsqueeze(-1)
+        out = where(pad, out.detach(), out)
+    return out
 
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
@@ -303,6 +359,10 @@ def cross_entropy(
         and input.ndim >= 1
     ):
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
+    if input.ndim > 2 and isinstance(target, Tensor) and target.dtype.kind in "iu":
+        return _per_position(
+            cross_entropy, input, target, weight, reduction, label_smoothing, ignore_index
+        )
     x, labels, batched = _check_labels(input, target, "cross_entropy")
     c = x.shape[1]
     w = _class_weight(weight, x, "cross_entropy")
@@ -339,6 +399,8 @@ def nll_loss(
 ) -> Tensor:
     """Negative log-likelihood of log-probabilities (N, C) (e.g. from log_softmax) at labels."""
     _check_reduction(reduction, "nll_loss")
+    if input.ndim > 2 and isinstance(target, Tensor):
+        return _per_position(nll_loss, input, target, weight, ignore_index, reduction)
     x, labels, batched = _check_labels(input, target, "nll_loss")
     w = _class_weight(weight, x, "nll_loss")
     _check_range(labels, x.shape[1], ignore_index, "nll_loss")
@@ -346,6 +408,21 @@ def nll_loss(
     if not batched and reduction == "none":
         out = out.reshape(())
     return out
+
+
+def _per_position(loss: Any, x: Tensor, target: Tensor, *args: Any) -> Tensor:
+    """A classification loss on (N, C, d1, ...) scores and (N, d1, ...) labels (a label per
+    pixel or token): every position is one sample, as torch."""
+    fn = loss.__name__
+    expected = (x.shape[0], *x.shape[2:])
+    if target.shape != expected:
+        raise ShapeError(
+            f"{fn}: input has shape {x.shape} (N, C, d1, ...), so the labels must have shape "
+            f"{expected}, but they have shape {target.shape}"
+        )
+    out = loss(x.movedim(1, -1).reshape(-1, x.shape[1]), target.reshape(-1), *args)
+    reduction = args[1] if fn == "cross_entropy" else args[2]
+    return out.reshape(target.shape) if reduction == "none" else out
 
 
 def _class_weight(weight: Tensor | None, x: Tensor, fn: str) -> Any:
@@ -515,8 +592,23 @@ __all__ = [
     "LabelError",
     "avg_pool2d",
     "batch_norm",
+    "conv1d",
     "conv2d",
+    "elu",
+    "embedding",
+    "group_norm",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "interpolate",
+    "layer_norm",
+    "logsigmoid",
     "max_pool2d",
+    "mish",
+    "normalize",
+    "relu6",
+    "scaled_dot_product_attention",
+    "silu",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",

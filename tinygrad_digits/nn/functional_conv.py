@@ -25,7 +25,7 @@ from ..ops.pool import WindowGather as _WindowGather
 
 IntPair = int | Sequence[int]
 
-__all__ = ["avg_pool2d", "batch_norm", "conv2d", "max_pool2d"]
+__all__ = ["avg_pool2d", "batch_norm", "conv1d", "conv2d", "max_pool2d"]
 
 
 # --- argument checks ----------------------------------------------------------------------
@@ -143,6 +143,30 @@ def conv2d(
     args = (x, weight) if bias is None else (x, weight, bias)
     out = _Conv2dOp.apply(*args, win=win, groups=groups)
     return out.squeeze(0) if unbatched else out
+
+
+def conv1d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int = 1,
+    padding: int | str = 0,
+    dilation: int = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D cross-correlation of (N, C_in, L) with weight (C_out, C_in/groups, k): conv2d on a
+    height-1 image."""
+    for name, value in (("stride", stride), ("dilation", dilation)):
+        if not isinstance(value, int):
+            raise TypeError(f"conv1d: {name} must be an int, got {value!r}")
+    if not isinstance(weight, Tensor) or weight.ndim != 3:
+        shape = weight.shape if isinstance(weight, Tensor) else type(weight).__name__
+        raise ShapeError(f"conv1d: weight must be 3-D (C_out, C_in/groups, k), got {shape}")
+    pad = padding if isinstance(padding, str) else (0, padding)
+    out = conv2d(
+        input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, stride), pad, (1, dilation), groups
+    )
+    return out.squeeze(-2)
 
 
 def _conv_pads(
