@@ -5,26 +5,38 @@
 """
 
 from . import functional, init, utils
+from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv_layers import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
 from .functional import LabelError
 from .layers import (
+    ELU,
     GELU,
     MLP,
     Dropout,
+    Embedding,
     Flatten,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     Identity,
     LeakyReLU,
     Linear,
+    LogSigmoid,
     LogSoftmax,
+    Mish,
     ReLU,
+    ReLU6,
     Sigmoid,
+    SiLU,
     Softmax,
     Softplus,
     Tanh,
+    Upsample,
 )
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module, StateDictError
+from .norm_layers import GroupNorm, LayerNorm
 from .parameter import Parameter
 
 __all__ = [
@@ -63,4 +75,17 @@ __all__ = [
     "functional",
     "init",
     "utils",
+    "ELU",
+    "Embedding",
+    "GroupNorm",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "LayerNorm",
+    "LogSigmoid",
+    "Mish",
+    "MultiheadAttention",
+    "ReLU6",
+    "SiLU",
+    "Upsample",
 ]

@@ -23,6 +23,20 @@ def scaled_dot_product_attention(
     attn_mask: bool (True = may attend, as torch) or float (added to the scores).
     is_causal: position i attends to positions <= i only.
     """
+    weights = attention_weights(query, key, attn_mask, is_causal, scale)
+    if dropout_p > 0:
+        weights = Dropout.apply(weights, p=float(dropout_p))
+    return weights @ value
+
+
+def attention_weights(
+    query: Tensor,
+    key: Tensor,
+    attn_mask: Tensor | None = None,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> Tensor:
+    """softmax(query key^T * scale + mask) over the keys: what each query attends to."""
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = (query @ key.mT) * scale
     if is_causal:
@@ -39,9 +53,7 @@ def scaled_dot_product_attention(
             scores = scores + attn_mask
         else:
             raise DtypeError(
-                f"scaled_dot_product_attention: attn_mask must be bool or float, got {attn_mask.dtype}"
+                "scaled_dot_product_attention: attn_mask must be bool (True = attend) or float "
+                f"(added to the scores), got {attn_mask.dtype}"
             )
-    weights = scores.softmax(-1)
-    if dropout_p > 0:
-        weights = Dropout.apply(weights, p=float(dropout_p))
-    return weights @ value
+    return scores.softmax(-1)
