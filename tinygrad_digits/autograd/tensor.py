@@ -1184,7 +1184,9 @@ class Tensor:
         else:
             value = self._scalar(value)
         if is_grad_enabled() and (self.requires_grad or value.requires_grad):
-            self._inplace("__setitem__", lambda old: I.IndexPut.apply(old, value, steps=steps))
+            self._inplace(
+                "__setitem__", lambda old: I.IndexPut.apply(old, value, steps=steps), value
+            )
         else:  # nothing to record: write straight into the indexed memory
             if self.device.is_broadcast_view(self.data):
                 raise RuntimeError(
