@@ -45,3 +45,20 @@ def test_custom_model_checks_gradients_trains_and_reloads() -> None:
     assert "Swish: gradcheck and gradgradcheck passed" in done.stdout
     assert "gradcheck through all 7 parameters passed" in done.stdout
     assert "predictions match" in done.stdout
+
+
+def test_tiny_transformer_learns_to_reverse_digits() -> None:
+    done = run_example("tiny_transformer.py")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "reverse of [3, 1, 4, 1, 5, 9] -> [9, 5, 1, 4, 1, 3]" in done.stdout
+    assert "learned" in done.stdout
+
+
+def test_tiny_transformer_trains_on_every_device(device: str) -> None:
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        from tiny_transformer import train
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    _, accuracy = train(device, steps=250)
+    assert accuracy >= 0.99
