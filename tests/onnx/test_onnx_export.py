@@ -76,6 +76,16 @@ CASES: list[tuple[str, Callable[[tg.Tensor], tg.Tensor], tuple[int, ...]]] = [
     ("MaxPool2d", lambda x: F.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True), IMAGE),
     ("WindowGather", lambda x: F.avg_pool2d(x, 2), IMAGE),
     ("WindowGather", lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False), IMAGE),
+    ("Sin", lambda x: x.sin(), FLAT),
+    ("Cos", lambda x: x.cos(), FLAT),
+    ("Tan", lambda x: (x * 0.3).tan(), FLAT),
+    ("Stepwise", lambda x: (x * 3).floor() + (x * 3).ceil() + x.sign(), FLAT),
+    ("Stepwise", lambda x: (x * 3).round() + (x * 3).trunc(), FLAT),
+    ("Silu", lambda x: F.silu(x), FLAT),
+    ("Remainder", lambda x: x % 0.7 + 2.0 % (x.abs() + 1), FLAT),
+    ("Flip", lambda x: x.flip(1) + x.flip(0, 1), FLAT),
+    ("Prod", lambda x: x.prod(1) + x.prod(1, keepdim=True).squeeze(1), FLAT),
+    ("CumSum", lambda x: x.cumsum(1), FLAT),
 ]
 
 

@@ -151,6 +151,33 @@ def _getitem(g: GraphBuilder, node: OpNode, ins: list[str]) -> str:
     return out
 
 
+def _stepwise(g: GraphBuilder, node: OpNode, ins: list[str]) -> str:
+    fn = node.fn.fn
+    if fn == "trunc":  # no Trunc in ONNX: sign(x) floor(|x|)
+        return g.add("Mul", [g.add("Sign", ins), g.add("Floor", [g.add("Abs", ins)])])
+    return g.add(fn.capitalize(), ins)
+
+
+def _silu(g: GraphBuilder, node: OpNode, ins: list[str]) -> str:
+    return g.add("Mul", [ins[0], g.add("Sigmoid", ins)])
+
+
+def _remainder(g: GraphBuilder, node: OpNode, ins: list[str]) -> str:
+    a, b = ins  # a - b floor(a / b): ONNX's float Mod has C's sign rule, not Python's
+    return g.add("Sub", [a, g.add("Mul", [b, g.add("Floor", [g.add("Div", [a, b])])])])
+
+
+def _flip(g: GraphBuilder, node: OpNode, ins: list[str]) -> str:
+    n = len(node.fn.axes)
+    starts, ends = _ints(g, [-1] * n), _ints(g, [-INT64_MAX] * n)
+    return g.add("Slice", [ins[0], starts, ends, _ints(g, node.fn.axes), _ints(g, [-1] * n)])
+
+
+def _prod(g: GraphBuilder, node: OpNode, ins: list[str]) -> str:
+    keep = int(node.output.ndim == node.inputs[0].ndim)
+    return g.add("ReduceProd", ins, axes=[node.fn.axis], keepdims=keep)  # attribute to opset 17
+
+
 def _conv2d(g: GraphBuilder, node: OpNode, ins: list[str]) -> str:
     win = node.fn.win
     top, bottom, left, right = win.pads
@@ -229,6 +256,15 @@ CONVERTERS: dict[str, Converter] = {
     "Conv2d": _conv2d,
     "MaxPool2d": _max_pool,
     "WindowGather": _window_sum,
+    "Sin": _same("Sin"),
+    "Cos": _same("Cos"),
+    "Tan": _same("Tan"),
+    "Stepwise": _stepwise,
+    "Silu": _silu,
+    "Remainder": _remainder,
+    "Flip": _flip,
+    "Prod": _prod,
+    "CumSum": lambda g, node, ins: g.add("CumSum", [ins[0], g.const(np.asarray(node.fn.axis))]),
 }
 
 WHY_NOT = {
