@@ -185,3 +185,19 @@ def test_what_cannot_be_exported_is_named(fn, message, tmp_path: Path) -> None:
     with pytest.raises(ExportError, match=message):
         export(Lambda(fn), x, tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize(
+    "name, fn, shape",
+    [
+        ("elu", lambda x: F.elu(x, 0.5), FLAT),
+        ("layer_norm", lambda x: F.layer_norm(x, (8,)), FLAT),
+        ("normalize", lambda x: F.normalize(x), FLAT),
+        ("sdpa_causal", lambda x: F.scaled_dot_product_attention(x, x, x, is_causal=True), IMAGE),
+        ("einsum", lambda x: tg.einsum("bij,bkj->bik", x, x), (3, 4, 8)),
+        ("group_norm", lambda x: F.group_norm(x, 2), IMAGE),
+        ("mish_logsigmoid", lambda x: F.mish(x) + F.logsigmoid(x), FLAT),
+    ],
+)
+def test_compositions_of_exportable_ops_export(name, fn, shape, tmp_path: Path) -> None:
+    check(Lambda(fn), shape, tmp_path)

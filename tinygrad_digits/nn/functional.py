@@ -65,7 +65,7 @@ def silu(x: Tensor) -> Tensor:
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """x for x > 0, alpha (exp(x) - 1) otherwise."""
-    return where(x > 0, x, alpha * (x.clamp(max=0.0).exp() - 1))
+    return x.relu() + alpha * (x.clamp(max=0.0).exp() - 1)  # no comparison: ONNX exports it
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
