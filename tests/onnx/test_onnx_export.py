@@ -201,3 +201,17 @@ def test_what_cannot_be_exported_is_named(fn, message, tmp_path: Path) -> None:
 )
 def test_compositions_of_exportable_ops_export(name, fn, shape, tmp_path: Path) -> None:
     check(Lambda(fn), shape, tmp_path)
+
+
+def test_an_in_place_change_is_refused_not_exported_wrong(tmp_path: Path) -> None:
+    layer = nn.Linear(8, 8)
+
+    def residual(x: tg.Tensor) -> tg.Tensor:
+        h = layer(x)
+        h += layer(h)
+        return h
+
+    with pytest.raises(ExportError, match="in place"):
+        export(Lambda(residual), tg.randn(*FLAT), tmp_path / "m.onnx")
+    with pytest.raises(ExportError, match="in place"):
+        export(Lambda(lambda x: layer(x).relu_() * 2), tg.randn(*FLAT), tmp_path / "m.onnx")

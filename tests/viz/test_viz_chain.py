@@ -36,3 +36,16 @@ def test_ten_thousand_op_chain_traced():
         x, loss = chain()
         loss.backward()
     assert len(viz.to_dot(g, grads=True, legend=False).splitlines()) > 2 * N
+
+
+def test_a_graph_with_in_place_ops_is_drawn_as_it_ran():
+    """micrograd's `c += c + 1`: the node made before the change reads c's old history, so the
+    walk finds no cycle and draws each op once."""
+    a = tg.tensor(-4.0, requires_grad=True)
+    b = tg.tensor(2.0, requires_grad=True)
+    c = a + b
+    c += c + 1
+    c += 1 + c + (-a)
+    graph = viz.capture(c)
+    ops = [n.label for n in graph.nodes if n.label]
+    assert sorted(ops) == ["Add"] * 6 + ["Neg"]

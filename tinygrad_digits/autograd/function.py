@@ -194,6 +194,28 @@ def history_before(node: Function, seq: int) -> Function | None:
     return node
 
 
+def parents_as_seen(node: Function) -> tuple[Tensor, ...]:
+    """node's inputs as they were when it was made, for tools that walk a graph through each
+    input's `_ctx` (viz): an input re-based in place since then is stood for by a tensor with
+    the history it had, so the walk never follows the newer node (a cycle). The same stand-ins
+    on every call."""
+    if not any(p._ctx is not None and p._ctx.seq > node.seq for p in node.parents):
+        return tuple(node.parents)
+    if "seen_parents" in node.__dict__:
+        return node.seen_parents
+    seen = []
+    for p in node.parents:
+        ctx = p._ctx
+        if ctx is not None and ctx.seq > node.seq:
+            old = _make_tensor(p.data, p.device, False)
+            old._ctx = history_before(ctx, node.seq)
+            old.requires_grad, old._version = old._ctx is not None, p._version
+            p = old
+        seen.append(p)
+    node.seen_parents = tuple(seen)
+    return node.seen_parents
+
+
 def _device_mismatch(op: str, tensors: Sequence[Tensor]) -> None:
     args = ", ".join(f"argument {i} on '{t.device}'" for i, t in enumerate(tensors))
     first = tensors[0].device

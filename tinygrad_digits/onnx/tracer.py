@@ -60,9 +60,13 @@ def trace(model: Module, example: Tensor) -> Trace:
 
 def _run(model: Module, example: Tensor) -> Trace:
     recorded: list[OpNode] = []
+    made_at: dict[int, int] = {}  # id(output) -> its version when its op made it
 
     def record(fn: Any, out: Tensor) -> None:
+        for t in fn.parents:
+            _not_changed_in_place(t, made_at, f"an input of {fn.name}")
         recorded.append(OpNode(fn, tuple(fn.parents), out))
+        made_at[id(out)] = out._version[0]
 
     with register_forward_op_hook(record), no_grad():
         result = model(example)
@@ -71,9 +75,20 @@ def _run(model: Module, example: Tensor) -> Trace:
         raise ExportError(
             f"the model returned {type(result).__name__}; export needs a Tensor or a tuple of them"
         )
+    for t in outputs:
+        _not_changed_in_place(t, made_at, "an output")
     names = {id(t): k for k, t in model.named_parameters()}
     names.update({id(t): k for k, t in model.named_buffers()})
     return Trace(example, outputs, _needed(recorded, outputs), names)
+
+
+def _not_changed_in_place(t: Tensor, made_at: dict[int, int], what: str) -> None:
+    if made_at.get(id(t), t._version[0]) != t._version[0]:
+        raise ExportError(
+            f"{what} was changed in place after the op that made it ran (x += ..., x[i] = ..., "
+            "x.relu_()): export records the ops that make values, and an in-place change makes "
+            "none; write it out of place (x = x + ...)"
+        )
 
 
 def _needed(recorded: list[OpNode], outputs: list[Tensor]) -> list[OpNode]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.function import parents_as_seen
 from ..autograd.hooks import (
     RemovableHandle,
     register_forward_op_hook,
@@ -305,7 +306,7 @@ class Graph:
         fn = t._ctx
         if fn is None:
             return ()
-        parents = getattr(fn, "parents", None)
+        parents = getattr(fn, "parents", None) and parents_as_seen(fn)
         if parents is None:
             raise RuntimeError(
                 f"can't draw through {fn.name}: backward() already freed this part of the graph. "
