@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import tinygrad_digits as tg
-from tinygrad_digits.nn.conv_layers import Conv2d, MaxPool2d
+from tinygrad_digits.nn.conv_layers import Conv2d
 from tinygrad_digits.nn.functional_conv import avg_pool2d, conv2d, max_pool2d
 
 
@@ -68,10 +68,8 @@ def test_bad_arguments() -> None:
         max_pool2d(x, 3, padding=2)
     with pytest.raises(ValueError, match=r"divisor_override must not be 0"):
         avg_pool2d(x, 2, divisor_override=0)
-    with pytest.raises(NotImplementedError, match=r"padding_mode='reflect'"):
-        Conv2d(1, 1, 3, padding_mode="reflect")
-    with pytest.raises(NotImplementedError, match=r"return_indices"):
-        MaxPool2d(2, return_indices=True)
+    with pytest.raises(ValueError, match=r"padding_mode must be .* not 'mirror'"):
+        Conv2d(1, 1, 3, padding_mode="mirror")
 
 
 def test_dtype_mismatch_and_integer_input() -> None:

@@ -385,6 +385,18 @@ OPS.update(
             lambda a, w, b: fn(a).conv1d(a, w, b, stride=2, padding=1),
             [normal(2, 3, 7), normal(4, 3, 3), normal(4)],
         ),
+        "conv_transpose2d": (
+            lambda a, w, b: fn(a).conv_transpose2d(a, w, b, stride=2, padding=1, output_padding=1),
+            [normal(1, 2, 3, 3), normal(2, 3, 3, 3), normal(3)],
+        ),
+        "conv_transpose2d_groups_dilation": (
+            lambda a, w: fn(a).conv_transpose2d(a, w, groups=2, dilation=2),
+            [normal(2, 4, 2, 3), normal(4, 1, 2, 2)],
+        ),
+        "max_pool2d_with_indices": (
+            lambda a: fn(a).max_pool2d(a, 2, return_indices=True)[0],
+            [untied(1, 2, 4, 4)],
+        ),
         "pow_tensor_at_zero": (lambda a, b: (a * 0) ** (b * 0) * a, [normal(3), normal(3)]),
         "softmax_0d": (lambda a: a.sum().softmax(0) * a, [normal(3)]),
         "in_place_iadd_in_graph": (in_graph_iadd, [normal(3), normal(3)]),

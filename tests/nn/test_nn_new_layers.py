@@ -128,3 +128,47 @@ def test_new_activations_are_in_the_registry() -> None:
 
     assert isinstance(make_activation("silu"), nn.SiLU)
     assert isinstance(make_activation("mish"), nn.Mish)
+
+
+@needs_torch
+def test_conv1d_conv_transpose2d_and_padding_modes_match_torch() -> None:
+    rng = np.random.default_rng(3)
+    pairs = [
+        (nn.Conv1d(3, 4, 3, stride=2, padding=1), torch.nn.Conv1d(3, 4, 3, 2, 1), (2, 3, 9)),
+        (
+            nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1),
+            torch.nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1),
+            (2, 3, 5, 5),
+        ),
+        (
+            nn.Conv2d(3, 2, 3, padding=2, padding_mode="reflect"),
+            torch.nn.Conv2d(3, 2, 3, padding=2, padding_mode="reflect"),
+            (2, 3, 6, 5),
+        ),
+        (
+            nn.Conv2d(3, 2, 3, padding=1, padding_mode="circular"),
+            torch.nn.Conv2d(3, 2, 3, padding=1, padding_mode="circular"),
+            (2, 3, 6, 5),
+        ),
+    ]
+    for ours, theirs, shape in pairs:
+        assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == {
+            k: tuple(v.shape) for k, v in theirs.state_dict().items()
+        }
+        theirs.load_state_dict({k: torch.tensor(host(v)) for k, v in ours.state_dict().items()})
+        x = rng.standard_normal(shape).astype(np.float32)
+        got, want = host(ours(tg.tensor(x))), theirs(torch.tensor(x)).detach().numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=repr(ours))
+
+
+@needs_torch
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}],
+)
+def test_max_pool_indices_match_torch(kwargs: dict, device: str) -> None:
+    x = np.random.default_rng(4).standard_normal((2, 3, 7, 6))
+    values, indices = nn.MaxPool2d(**kwargs, return_indices=True)(tg.tensor(x, device=device))
+    want_values, want_indices = torch.nn.MaxPool2d(**kwargs, return_indices=True)(torch.tensor(x))
+    np.testing.assert_allclose(host(values), want_values.numpy())
+    np.testing.assert_array_equal(host(indices), want_indices.numpy())

@@ -7,7 +7,15 @@
 from . import functional, init, utils
 from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, Sequential
-from .conv_layers import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
+from .conv_layers import (
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose2d,
+    MaxPool2d,
+)
 from .functional import LabelError
 from .layers import (
     ELU,
@@ -43,7 +51,9 @@ __all__ = [
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Conv1d",
     "Conv2d",
+    "ConvTranspose2d",
     "MaxPool2d",
     "GELU",
     "MLP",

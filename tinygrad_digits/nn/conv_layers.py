@@ -1,4 +1,5 @@
-"""Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d and BatchNorm2d: torch.nn's layers, same semantics.
+"""Conv2d, Conv1d, ConvTranspose2d, MaxPool2d, AvgPool2d, BatchNorm1d and BatchNorm2d: torch.nn's
+layers, same semantics.
 
 Thin Modules over the functional forms in `nn.functional_conv`; they hold the parameters (with
 torch's default initialisation) and, for batch norm, the running statistics as buffers.
@@ -11,6 +12,7 @@ from typing import Any
 
 from .. import dtypes
 from ..autograd.grad_mode import no_grad
+from ..autograd.joining import pad as _pad
 from ..autograd.tensor import Tensor
 from ..backend.registry import DeviceLike, get_device
 from ..errors import ShapeError
@@ -19,7 +21,15 @@ from .init import kaiming_uniform_, ones_, uniform_, zeros_
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "MaxPool2d"]
+__all__ = [
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose2d",
+    "MaxPool2d",
+]
 
 
 def _zeros(shape: tuple[int, ...], device: DeviceLike, dtype: Any) -> Tensor:
@@ -69,10 +79,13 @@ class Conv2d(Module):
                 f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must "
                 f"both be divisible by groups ({groups})"
             )
-        if padding_mode != "zeros":
-            raise NotImplementedError(
-                f"Conv2d: padding_mode={padding_mode!r} is not supported; only 'zeros' is"
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(
+                f"Conv2d: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
+                f"not {padding_mode!r}"
             )
+        if padding_mode != "zeros" and isinstance(padding, str):
+            raise ValueError(f"Conv2d: padding={padding!r} needs padding_mode='zeros'")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = _pair(kernel_size)
         self.stride = _pair(stride)
@@ -115,9 +128,13 @@ class Conv2d(Module):
                     else ""
                 )
             )
+        padding = self.padding
+        if self.padding_mode != "zeros":  # pad first with the mode, then convolve unpadded
+            ph, pw = padding
+            x, padding = _pad(x, (pw, pw, ph, ph), mode=self.padding_mode), 0
         try:
             return C.conv2d(
-                x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+                x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
             )
         except ShapeError as exc:
             raise ShapeError(f"{_name(self)}: {exc}") from None
@@ -138,6 +155,115 @@ class Conv2d(Module):
         return text
 
 
+class _SimpleConv(Module):
+    """What Conv1d and ConvTranspose2d share: torch's parameter shapes and default init
+    (kaiming_uniform_(a=sqrt(5)) for the weight, U(+-1/sqrt(fan_in)) for the bias, fan_in from
+    the weight's dim 1 and kernel, as torch computes it for both)."""
+
+    def _parameters_of(
+        self, shape: tuple[int, ...], bias_size: int, bias: bool, device: DeviceLike, dtype: Any
+    ) -> None:
+        self.weight = Parameter(_zeros(shape, device, dtype))
+        if bias:
+            self.bias = Parameter(_zeros((bias_size,), device, dtype))
+        else:
+            self.register_parameter("bias", None)
+        kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = math.prod(shape[1:])
+            uniform_(self.bias, -1.0 / math.sqrt(fan_in), 1.0 / math.sqrt(fan_in))
+
+
+class Conv1d(_SimpleConv):
+    """1-D convolution over (N, C_in, L) -> (N, C_out, L_out); weight (C_out, C_in/groups, k)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int | str = 0,
+        dilation: int = 1,
+        groups: int = 1,
+        bias: bool = True,
+        device: DeviceLike = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"Conv1d: in_channels ({in_channels}) and out_channels ({out_channels}) must "
+                f"both be divisible by groups ({groups})"
+            )
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.groups = dilation, groups
+        shape = (out_channels, in_channels // groups, kernel_size)
+        self._parameters_of(shape, out_channels, bias, device, dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return C.conv1d(
+            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size=({self.kernel_size},), "
+            f"stride=({self.stride},)"
+        )
+
+
+class ConvTranspose2d(_SimpleConv):
+    """Transposed 2-D convolution (N, C_in, H, W) -> (N, C_out, H_out, W_out), the usual
+    learned upsampling; weight (C_in, C_out/groups, kh, kw), as torch."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        output_padding: int | tuple[int, int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | tuple[int, int] = 1,
+        device: DeviceLike = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"ConvTranspose2d: in_channels ({in_channels}) and out_channels ({out_channels}) "
+                f"must both be divisible by groups ({groups})"
+            )
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        self.padding, self.output_padding = _pair(padding), _pair(output_padding)
+        self.groups, self.dilation = groups, _pair(dilation)
+        shape = (in_channels, out_channels // groups, *self.kernel_size)
+        self._parameters_of(shape, out_channels, bias, device, dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return C.conv_transpose2d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
+
+
 class MaxPool2d(Module):
     """The largest value of each window; stride defaults to kernel_size, padding is -inf.
 
@@ -155,15 +281,20 @@ class MaxPool2d(Module):
         ceil_mode: bool = False,
     ) -> None:
         super().__init__()
-        if return_indices:
-            raise NotImplementedError("MaxPool2d: return_indices=True is not supported")
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+        self.return_indices = return_indices
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor) -> Any:
         return C.max_pool2d(
-            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
         )
 
     def extra_repr(self) -> str:

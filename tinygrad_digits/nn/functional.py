@@ -20,7 +20,14 @@ from ..ops.elementwise import Dropout, Softplus
 from ..ops.loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy
 from ..ops.matmul import Linear
 from .functional_attention import scaled_dot_product_attention
-from .functional_conv import avg_pool2d, batch_norm, conv1d, conv2d, max_pool2d
+from .functional_conv import (
+    avg_pool2d,
+    batch_norm,
+    conv1d,
+    conv2d,
+    conv_transpose2d,
+    max_pool2d,
+)
 from .functional_norm import group_norm, interpolate, layer_norm
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -594,6 +601,7 @@ __all__ = [
     "batch_norm",
     "conv1d",
     "conv2d",
+    "conv_transpose2d",
     "elu",
     "embedding",
     "group_norm",

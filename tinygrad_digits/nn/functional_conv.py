@@ -8,24 +8,35 @@ Errors name the op and the shapes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd.function import _device_mismatch
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.tensor import Tensor
+from ..backend import conv_kernels as K
 from ..backend.conv_kernels import Window
 from ..errors import DtypeError, ShapeError
 from ..ops.batchnorm import BatchNorm as _BatchNormOp
+from ..ops.conv import Col2Im as _Col2Im
 from ..ops.conv import Conv2d as _Conv2dOp
 from ..ops.pool import MaxPool2d as _MaxPool2dOp
 from ..ops.pool import WindowGather as _WindowGather
 
 IntPair = int | Sequence[int]
 
-__all__ = ["avg_pool2d", "batch_norm", "conv1d", "conv2d", "max_pool2d"]
+__all__ = [
+    "avg_pool2d",
+    "batch_norm",
+    "conv1d",
+    "conv2d",
+    "conv_transpose2d",
+    "max_pool2d",
+]
 
 
 # --- argument checks ----------------------------------------------------------------------
@@ -169,6 +180,53 @@ def conv1d(
     return out.squeeze(-2)
 
 
+def conv_transpose2d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    output_padding: IntPair = 0,
+    groups: int = 1,
+    dilation: IntPair = 1,
+) -> Tensor:
+    """The transposed convolution (conv2d's input gradient) of (N, C_in, H, W) with weight
+    (C_in, C_out/groups, kh, kw): every input pixel spreads weight-scaled copies of the kernel
+    over the output (overlaps add), as torch. Built from MatMul and Col2Im, so it differentiates
+    to any order."""
+    op = "conv_transpose2d"
+    x, unbatched = _batched(input, op)
+    if not isinstance(weight, Tensor) or weight.ndim != 4:
+        shape = weight.shape if isinstance(weight, Tensor) else type(weight).__name__
+        raise ShapeError(f"{op}: weight must be 4-D (C_in, C_out/groups, kh, kw), got {shape}")
+    _same_device(op, [x, weight, bias])
+    _same_dtype(op, {"input": x, "weight": weight, "bias": bias})
+    n, c_in, h, w = x.shape
+    if c_in != weight.shape[0] or c_in % groups:
+        raise ShapeError(
+            f"{op}: input has {c_in} channels (shape {x.shape}), but weight (shape "
+            f"{weight.shape}) expects {weight.shape[0]}, divisible by groups={groups}"
+        )
+    kh, kw = weight.shape[2:]
+    (sh, sw), (ph, pw) = _pair(stride, "stride", op), _pair(padding, "padding", op, low=0)
+    (dh, dw) = _pair(dilation, "dilation", op)
+    (oph, opw) = _pair(output_padding, "output_padding", op, low=0)
+    if oph >= sh or opw >= sw:  # (torch also allows it below the dilation)
+        raise ValueError(f"{op}: output_padding must be smaller than the stride")
+    c_out = weight.shape[1] * groups
+    size = (
+        (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1,
+        (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1,
+    )
+    win = Window((kh, kw), (sh, sw), (dh, dw), (ph, ph, pw, pw))  # output_padding: no window
+    per_group = weight.reshape(groups, c_in // groups, -1).mT  # (G, C_out/G * kh * kw, C_in/G)
+    cols = per_group @ x.reshape(n, groups, c_in // groups, h * w)
+    out = _Col2Im.apply(cols.reshape(n, c_out * kh * kw, h * w), win=win, hw=size)
+    if bias is not None:
+        out = out + bias.reshape(c_out, 1, 1)
+    return out.squeeze(0) if unbatched else out
+
+
 def _conv_pads(
     padding: IntPair | str,
     kernel: tuple[int, int],
@@ -234,17 +292,37 @@ def max_pool2d(
     padding: IntPair = 0,
     dilation: IntPair = 1,
     ceil_mode: bool = False,
-) -> Tensor:
+    return_indices: bool = False,
+) -> Any:
     """The largest value of each window (stride defaults to kernel_size; padding is -inf).
 
     Gradient: each window sends its upstream gradient to one maximal element, the first in
     row-major window order when several tie; overlapping windows accumulate.
+    return_indices=True also returns where each maximum is, as a flat index into its (H, W)
+    plane (torch's convention, for max_unpool2d).
     """
     op = "max_pool2d"
     x, unbatched = _batched(input, op)
     win, _ = _pool_window(op, x, kernel_size, stride, padding, dilation, ceil_mode)
     out = _MaxPool2dOp.apply(x, win=win, picks=x.requires_grad and is_grad_enabled())
+    if return_indices:
+        indices = _argmax_positions(x, win)
+        return (out.squeeze(0), indices.squeeze(0)) if unbatched else (out, indices)
     return out.squeeze(0) if unbatched else out
+
+
+def _argmax_positions(x: Tensor, win: Window) -> Tensor:
+    """For each window, the flat (H, W) index of its first maximal element."""
+    dev, xp = x.device, x.device.xp
+    n, c, h, w = x.shape
+    kk, (oh, ow) = win.kernel[0] * win.kernel[1], win.out_size(h, w)
+    values = xp.reshape(K.im2col(dev, x.data, win, -math.inf), (n, c, kk, oh * ow))
+    plane = xp.astype(xp.reshape(xp.arange(h * w, **dev.creation_kw), (1, 1, h, w)), x.data.dtype)
+    where = xp.reshape(K.im2col(dev, plane, win, -1.0), (1, 1, kk, oh * ow))
+    first = xp.argmax(values, axis=2, keepdims=True)
+    picked = xp.take_along_axis(xp.broadcast_to(where, values.shape), first, axis=2)
+    int64 = dev.dtype(dtypes.int64)
+    return Tensor._make(xp.reshape(xp.astype(picked, int64), (n, c, oh, ow)), dev, False)
 
 
 def avg_pool2d(
