@@ -259,6 +259,12 @@ OPS.update(
         "prod_all_with_zero": (lambda a: a.prod(), [with_zero(5)]),
         "prod_keepdim_with_zero": (lambda a: a.prod(0, keepdim=True), [with_zero(3, 2)]),
         "cumsum": (lambda a: a.cumsum(1), [normal(3, 4)]),
+        "cumprod": (lambda a: a.cumprod(1), [normal(3, 4)]),
+        "cumprod_with_zero": (lambda a: a.cumprod(0), [with_zero(5)]),
+        "adaptive_avg_pool2d": (
+            lambda a: fn(a).adaptive_avg_pool2d(a, (2, 3)),
+            [normal(1, 2, 5, 4)],
+        ),
         "norm": (lambda a: a.norm(), [normal(3, 4)]),
         "norm_dim_p1": (lambda a: a.norm(1, dim=1), [nonzero(3, 4)]),
         "flip": (lambda a: a.flip(0, 2), [normal(2, 3, 4)]),

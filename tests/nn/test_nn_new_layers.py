@@ -77,6 +77,8 @@ def test_layers_match_torch() -> None:
         (nn.Hardsigmoid(), torch.nn.Hardsigmoid()),
         (nn.LogSigmoid(), torch.nn.LogSigmoid()),
         (nn.Upsample(scale_factor=2), torch.nn.Upsample(scale_factor=2)),
+        (nn.AdaptiveAvgPool2d(1), torch.nn.AdaptiveAvgPool2d(1)),
+        (nn.AdaptiveAvgPool2d((3, None)), torch.nn.AdaptiveAvgPool2d((3, None))),
         (
             nn.Upsample(size=(5, 7), mode="bilinear"),
             torch.nn.Upsample(size=(5, 7), mode="bilinear"),

@@ -197,6 +197,7 @@ def test_what_cannot_be_exported_is_named(fn, message, tmp_path: Path) -> None:
         ("einsum", lambda x: tg.einsum("bij,bkj->bik", x, x), (3, 4, 8)),
         ("group_norm", lambda x: F.group_norm(x, 2), IMAGE),
         ("mish_logsigmoid", lambda x: F.mish(x) + F.logsigmoid(x), FLAT),
+        ("adaptive_avg_pool2d", lambda x: F.adaptive_avg_pool2d(x, (2, 3)), IMAGE),
     ],
 )
 def test_compositions_of_exportable_ops_export(name, fn, shape, tmp_path: Path) -> None:

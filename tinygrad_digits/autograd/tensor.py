@@ -817,6 +817,12 @@ class Tensor:
             return self
         return R.CumSum.apply(self, axis=axes[0])
 
+    def cumprod(self, dim: builtins.int) -> Tensor:
+        axes = normalize_dims(dim, self.ndim)
+        if axes is None:
+            return self
+        return R.CumProd.apply(self, axis=axes[0])
+
     def norm(self, p: Any = 2, dim: Dim = None, keepdim: builtins.bool = False) -> Tensor:
         """The vector p-norm over dim (all elements by default), p = 1, 2, inf or any > 0."""
         x = self._floating()

@@ -42,6 +42,7 @@ __all__ = [
     "clamp",
     "clip",
     "cos",
+    "cumprod",
     "cumsum",
     "diagonal",
     "div",

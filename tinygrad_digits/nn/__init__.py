@@ -8,6 +8,7 @@ from . import functional, init, utils
 from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv_layers import (
+    AdaptiveAvgPool2d,
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
@@ -48,6 +49,7 @@ from .norm_layers import GroupNorm, LayerNorm
 from .parameter import Parameter
 
 __all__ = [
+    "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",

@@ -21,6 +21,7 @@ from ..ops.loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy
 from ..ops.matmul import Linear
 from .functional_attention import scaled_dot_product_attention
 from .functional_conv import (
+    adaptive_avg_pool2d,
     avg_pool2d,
     batch_norm,
     conv1d,
@@ -597,6 +598,7 @@ def binary_cross_entropy_with_logits(
 
 __all__ = [
     "LabelError",
+    "adaptive_avg_pool2d",
     "avg_pool2d",
     "batch_norm",
     "conv1d",

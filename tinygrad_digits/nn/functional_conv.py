@@ -30,6 +30,7 @@ from ..ops.pool import WindowGather as _WindowGather
 IntPair = int | Sequence[int]
 
 __all__ = [
+    "adaptive_avg_pool2d",
     "avg_pool2d",
     "batch_norm",
     "conv1d",
@@ -309,6 +310,30 @@ def max_pool2d(
         indices = _argmax_positions(x, win)
         return (out.squeeze(0), indices.squeeze(0)) if unbatched else (out, indices)
     return out.squeeze(0) if unbatched else out
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: IntPair) -> Tensor:  # noqa: A002
+    """Average pooling to a fixed (OH, OW) whatever the input size: output cell i averages
+    rows floor(i H / OH) to ceil((i + 1) H / OH), as torch (and likewise across). Two
+    matmuls with constant averaging matrices, so it is exact, differentiable and exportable."""
+    op = "adaptive_avg_pool2d"
+    x, unbatched = _batched(input, op)
+    size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    h, w = x.shape[2:]
+    oh, ow = (h if s is None else s for s, h in zip(size, (h, w)))
+    rows = Tensor(_averaging(h, oh), dtype=x.dtype, device=x.device)
+    cols = Tensor(_averaging(w, ow), dtype=x.dtype, device=x.device)
+    out = rows @ x @ cols.T
+    return out.squeeze(0) if unbatched else out
+
+
+def _averaging(n: int, out: int) -> np.ndarray:
+    """(out, n): row i averages inputs floor(i n / out) .. ceil((i + 1) n / out) - 1."""
+    m = np.zeros((out, n))
+    for i in range(out):
+        lo, hi = (i * n) // out, -(-(i + 1) * n // out)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return m
 
 
 def _argmax_positions(x: Tensor, win: Window) -> Tensor:

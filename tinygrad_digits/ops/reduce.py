@@ -89,3 +89,24 @@ class CumSum(Function):
 
     def backward(self, g):  # each input feeds every later sum: a reversed cumulative sum
         return g.flip(self.axis).cumsum(self.axis).flip(self.axis)
+
+
+class CumProd(Function):
+    """Running products along one axis; the gradient of x_i sums, over every later product,
+    the product of its other factors (computed without dividing, so zeros are exact)."""
+
+    def forward(self, x, axis):
+        self.axis = axis
+        xp = self.xp
+        scan = getattr(xp, "cumulative_prod", None) or xp.cumprod  # NumPy 2.0 has only cumprod
+        return scan(x, axis=axis)
+
+    def backward(self, g):
+        (x,) = self.parents
+        n = x.shape[self.axis]
+        rows = x.movedim(self.axis, -1).unsqueeze(-2)  # row i: all factors, x_i set to 1 below
+        rows = rows.expand(*rows.shape[:-2], n, n)
+        eye = self.const(self.xp.eye(n, dtype=self.xp.bool, **self.device.creation_kw))
+        others = rows.masked_fill(eye, 1.0).cumprod(-1).triu()  # [i, k]: k >= i read x_i
+        upstream = g.movedim(self.axis, -1).unsqueeze(-2)
+        return (others * upstream).sum(-1).movedim(-1, self.axis)
