@@ -106,6 +106,15 @@ def _fits(op: str, x: Tensor, win: Window, padding_text: str) -> tuple[int, int]
 
 
 # --- convolution --------------------------------------------------------------------------
+def _check_weight(op: str, x: Tensor, weight: Any, bias: Tensor | None, layout: str) -> None:
+    """A 4-D weight (laid out as `layout` says) on the input's device, with its dtype."""
+    if not isinstance(weight, Tensor) or weight.ndim != 4:
+        shape = weight.shape if isinstance(weight, Tensor) else type(weight).__name__
+        raise ShapeError(f"{op}: weight must be 4-D ({layout}), got {shape}")
+    _same_device(op, [x, weight, bias])
+    _same_dtype(op, {"input": x, "weight": weight, "bias": bias})
+
+
 def conv2d(
     input: Tensor,  # noqa: A002
     weight: Tensor,
@@ -122,11 +131,7 @@ def conv2d(
     """
     op = "conv2d"
     x, unbatched = _batched(input, op)
-    if not isinstance(weight, Tensor) or weight.ndim != 4:
-        shape = weight.shape if isinstance(weight, Tensor) else type(weight).__name__
-        raise ShapeError(f"{op}: weight must be 4-D (C_out, C_in/groups, kh, kw), got {shape}")
-    _same_device(op, [x, weight, bias])
-    _same_dtype(op, {"input": x, "weight": weight, "bias": bias})
+    _check_weight(op, x, weight, bias, "C_out, C_in/groups, kh, kw")
     stride_hw = _pair(stride, "stride", op)
     dilation_hw = _pair(dilation, "dilation", op)
     if not isinstance(groups, int) or groups < 1:
@@ -197,11 +202,7 @@ def conv_transpose2d(
     to any order."""
     op = "conv_transpose2d"
     x, unbatched = _batched(input, op)
-    if not isinstance(weight, Tensor) or weight.ndim != 4:
-        shape = weight.shape if isinstance(weight, Tensor) else type(weight).__name__
-        raise ShapeError(f"{op}: weight must be 4-D (C_in, C_out/groups, kh, kw), got {shape}")
-    _same_device(op, [x, weight, bias])
-    _same_dtype(op, {"input": x, "weight": weight, "bias": bias})
+    _check_weight(op, x, weight, bias, "C_in, C_out/groups, kh, kw")
     n, c_in, h, w = x.shape
     if c_in != weight.shape[0] or c_in % groups:
         raise ShapeError(
