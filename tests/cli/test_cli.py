@@ -302,3 +302,41 @@ def test_usage_errors_are_one_line():
     assert_clean_failure(run("train", "--epochs", "0"), "epochs")
     assert_clean_failure(run(), "command")
     assert_clean_failure(run("predict"), "required")
+
+
+def test_show_input_never_overwrites_and_names_one_view_per_input(trained, pictures, tmp_path):
+    out, _ = trained
+    photo = pictures["1_plain"]
+    before = photo.read_bytes()
+    result = run("predict", str(out), str(photo), "--show-input", str(photo))
+    assert_clean_failure(result, "would overwrite", "--overwrite")
+    assert photo.read_bytes() == before
+    model = out / "model.safetensors"
+    result = run("predict", str(out), str(photo), "--show-input", str(model))
+    assert_clean_failure(result, "would overwrite")
+    twin = tmp_path / "other" / photo.name  # the same stem in another folder
+    twin.parent.mkdir()
+    twin.write_bytes(before)
+    seen = tmp_path / "seen"
+    result = run("predict", str(out), str(photo), str(twin), "--json", "--show-input", str(seen))
+    assert result.returncode == 0, result.stderr
+    views = [Path(a["input_image"]) for a in json.loads(result.stdout)]
+    assert len(set(views)) == 2 and all(v.is_file() for v in views)
+    again = run("predict", str(out), str(photo), str(twin), "--show-input", str(seen))
+    assert_clean_failure(again, "would overwrite")
+    forced = run(
+        "predict", str(out), str(photo), str(twin), "--show-input", str(seen), "--overwrite"
+    )
+    assert forced.returncode == 0, forced.stderr
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("graph", "--batch", "0"), ("--batch", "positive")),
+        (("graph", "--depth", "-1"), ("--depth",)),
+    ],
+)
+def test_graph_refuses_meaningless_sizes(args, words):
+    result = run(*args)
+    assert result.returncode == 2 and all(w in result.stderr for w in words), result.stderr

@@ -335,3 +335,13 @@ def test_functional_call_swaps_and_restores() -> None:
     with pytest.raises(KeyError, match="no parameter or buffer 'nope'"):
         functional_call(lin, {"nope": w}, (tg.ones(1, 2),))
     assert isinstance(lin.weight, nn.Parameter)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "complex64"])
+def test_integer_or_complex_weights_are_refused_for_float_parameters(dtype: str) -> None:
+    model = nn.Linear(2, 2)
+    before = model.weight.detach().numpy().copy()
+    state = {"weight": np.ones((2, 2), dtype=dtype), "bias": np.zeros(2, np.float32)}
+    with pytest.raises(nn.StateDictError, match=f"'weight': {dtype} values"):
+        model.load_state_dict(state)
+    np.testing.assert_array_equal(model.weight.detach().numpy(), before)  # nothing loaded

@@ -256,3 +256,64 @@ def load_metadata_raw(path: Path) -> dict[str, str]:
 
     with safe_open(path, framework="numpy") as f:
         return f.metadata()
+
+
+def test_an_array_referenced_many_times_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "evil.safetensors"
+    save({"w": tg.ones(4)}, path)
+    meta = dict(load_metadata_raw(path))
+    node = '{"t": "tensor", "key": "w", "dtype": "<f4", "shape": [4]}'
+    meta["structure"] = '{"t": "list", "items": [' + ", ".join([node] * 500) + "]}"
+    from safetensors.numpy import save_file
+
+    save_file({"w": np.ones(4, np.float32)}, path, metadata=meta)
+    with pytest.raises(ModelFileError, match="refers to array 'w' more than once"):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    "structure",
+    ['{"t": "dict", "items": 5}', '{"t": "value"}', '{"t": "list", "items": [[1, 2]]}'],
+)
+def test_malformed_structures_stay_model_file_errors(tmp_path: Path, structure: str) -> None:
+    path = tmp_path / "evil.safetensors"
+    save({"w": tg.ones(1)}, path)
+    meta = dict(load_metadata_raw(path))
+    meta["structure"] = structure
+    from safetensors.numpy import save_file
+
+    save_file({"w": np.ones(1, np.float32)}, path, metadata=meta)
+    with pytest.raises(ModelFileError, match="evil.safetensors"):
+        load(path)
+
+
+def test_overlapping_tensors_are_refused(tmp_path: Path) -> None:
+    header = (
+        b'{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},'
+        b' "b": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}'
+    )
+    path = _forged(tmp_path / "evil.safetensors", header, b"\0" * 8)
+    with pytest.raises(ModelFileError, match="overlap"):
+        load(path)
+
+
+def test_a_zip_bomb_tgd_is_refused_before_inflating(tmp_path: Path) -> None:
+    import tracemalloc
+    import zipfile
+
+    path = tmp_path / "bomb.tgd"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        header = np.lib.format.header_data_from_array_1_0(np.zeros(1, np.float32))
+        header["shape"] = (200 * 2**20,)  # 800 MB of zeros, deflated to under 1 MB
+        with z.open("w.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array_header_1_0(f, header)
+            block = bytes(2**20)
+            for _ in range(800):
+                f.write(block)
+    assert path.stat().st_size < 2 * 2**20
+    tracemalloc.start()
+    with pytest.raises(ModelFileError, match="zip bomb"):
+        load(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 50 * 2**20

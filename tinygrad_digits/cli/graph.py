@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..nn.layers import ACTIVATIONS
-from .options import add_device_arg, add_seed_arg, hidden_sizes, positive_int
+from .options import add_device_arg, add_seed_arg, hidden_sizes, non_negative_int, positive_int
 
 DEFAULT_HIDDEN = [128, 64]
 
@@ -57,7 +57,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="run the loss and backward; colour by gradient health and print a health report",
     )
-    p.add_argument("--depth", type=int, default=None, help="fold modules deeper than N levels")
+    p.add_argument(
+        "--depth", type=non_negative_int, default=None, help="fold modules deeper than N levels"
+    )
     p.add_argument(
         "--collapse", action="append", default=[], help="fold this module path or type (repeat)"
     )

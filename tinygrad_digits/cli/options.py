@@ -28,6 +28,9 @@ def _checked(convert: Callable[[str], Any], valid: Callable[[Any], bool], expect
 
 positive_int = _checked(int, lambda v: v >= 1, "a positive integer")
 positive_float = _checked(float, lambda v: v > 0 and np.isfinite(v), "a positive number")
+non_negative_float = _checked(float, lambda v: 0 <= v < np.inf, "a finite number >= 0")
+momentum = _checked(float, lambda v: 0 <= v < 1, "a momentum in [0, 1)")
+non_negative_int = _checked(int, lambda v: v >= 0, "an integer >= 0")
 fraction = _checked(float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
 port_number = _checked(int, lambda v: 0 <= v <= 65535, "a port number 0–65535")
 

@@ -32,7 +32,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--show-input",
         metavar="PATH",
-        help="save what the network sees as PNG (a folder when several images are given)",
+        help="save what the network sees as PNG (a folder when several images are given); "
+        "an existing file is never replaced without --overwrite",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="let --show-input replace existing files"
     )
     inv = p.add_mutually_exclusive_group()
     inv.add_argument("--invert", dest="invert", action="store_true", default=None)
@@ -42,15 +46,35 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _input_paths(show: str | None, images: Sequence[str]) -> list[Path | None]:
-    """Where to save what the network sees for each image (None: don't)."""
+def _input_paths(show: str | None, images: Sequence[str], overwrite: bool) -> list[Path | None]:
+    """Where to save what the network sees for each image (None: don't): one file per input,
+    never an existing file unless ``overwrite`` (it could be the photo or the model)."""
     if show is None:
         return [None] * len(images)
     target = Path(show)
     if len(images) == 1 and not target.is_dir():
-        return [target]
-    target.mkdir(parents=True, exist_ok=True)
-    return [target / f"{Path(image).stem}_input.png" for image in images]
+        paths = [target]
+    else:
+        if target.exists() and not target.is_dir():
+            raise CLIError(f"--show-input {show}: with several images it must be a folder")
+        paths, used = [], set()
+        for image in images:
+            stem, n = Path(image).stem, 1
+            name = f"{stem}_input.png"
+            while name in used:  # two inputs named the same: one view each
+                n += 1
+                name = f"{stem}_{n}_input.png"
+            used.add(name)
+            paths.append(target / name)
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not overwrite:
+        raise CLIError(
+            f"--show-input would overwrite {', '.join(existing)}; pick another path or pass "
+            "--overwrite"
+        )
+    if len(paths) > 1 or target.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+    return list(paths)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,13 +83,13 @@ def run(args: argparse.Namespace) -> int:
 
     from ..training.prediction import SIDES, class_labels, preprocess_for, probabilities
 
+    saves = _input_paths(args.show_input, args.images, args.overwrite)  # before any work
     device = tg.get_device(args.device)
     model, config = load_model(args.model, device=device)
     side = int(config["side"])
     if side not in SIDES:
         raise CLIError(f"predict handles 8×8 and 28×28 models; this one takes {side}×{side}")
     classes = class_labels(config)
-    saves = _input_paths(args.show_input, args.images)
     pixels = np.stack(
         [
             preprocess_for(config, image, invert=args.invert, save_path=save)

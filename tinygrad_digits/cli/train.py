@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from .options import (
     cnn_extra,
     fraction,
     hidden_sizes,
+    momentum,
+    non_negative_float,
     positive_float,
     positive_int,
 )
@@ -61,12 +64,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     add_cnn_args(t)
     t.add_argument("--activation", default=DEFAULTS["activation"], choices=ACTIVATIONS)
-    t.add_argument("--epochs", type=positive_int, default=DEFAULTS["epochs"])
+    t.add_argument(
+        "--epochs", type=positive_int, help=f"how many epochs (default {DEFAULTS['epochs']})"
+    )
     t.add_argument("--batch-size", type=positive_int, default=DEFAULTS["batch_size"])
     t.add_argument("--lr", type=positive_float, default=DEFAULTS["lr"], help="learning rate")
     t.add_argument("--optimizer", default=DEFAULTS["optimizer"], choices=OPTIMIZERS)
-    t.add_argument("--momentum", type=float, default=0.9, help="for sgd (default 0.9)")
-    t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument("--momentum", type=momentum, help="for sgd (default 0.9)")
+    t.add_argument("--weight-decay", type=non_negative_float, default=0.0)
     t.add_argument(
         "--label-smoothing",
         type=fraction,
@@ -81,7 +86,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     add_device_arg(t)
     t.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    t.add_argument("--out", metavar="DIR", help="output folder (default runs/DATASET-MODEL)")
+    t.add_argument(
+        "--out",
+        metavar="DIR",
+        help="run folder (default runs/DATASET-MODEL); when it already holds files the run "
+        "goes into a new numbered sub-folder DIR/2, DIR/3, ... (see docs/runs.md)",
+    )
+    t.add_argument(
+        "--overwrite", action="store_true", help="replace the run in --out instead of keeping it"
+    )
+    t.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue the run in folder RUN from its last completed epoch, with its options "
+        "(--epochs may raise the number of epochs)",
+    )
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--no-plots", action="store_true", help="no PNG plots")
     t.add_argument(
@@ -91,7 +110,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         'needs pip install "tinygrad-digits[tensorboard]")',
     )
     t.add_argument("--no-doctor", action="store_true", help="skip the training doctor's checks")
-    t.set_defaults(func=run)
+    t.set_defaults(func=run, dataset=None)  # None: not given (digits), see _given_options
     return t
 
 
@@ -108,21 +127,111 @@ def _optimizer(name: str, params: Any, args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train, save the model with its config, history and plots, print the test accuracy."""
+    """Train into a run folder of its own, save the model with its config, history and plots,
+    print the test accuracy. Exit 130 after Ctrl-C (the best and the last completed epoch
+    kept), 1 when the loss or a gradient became NaN or inf (nothing new saved)."""
+    from ..training.run_folder import RunLock, claim_run_folder, clear_run
+
+    _given_options(args)
+    if args.resume:
+        args = _resumed_args(args)
+    _check_options(args)
+    if args.resume:
+        folder, why = Path(args.resume), "resuming its last completed epoch"
+        lock = RunLock(folder).acquire()
+    else:
+        base = args.out if args.out is not None else f"runs/{_dataset_name(args)}-{args.model}"
+        folder, why, lock = claim_run_folder(base, overwrite=args.overwrite)
+    with lock:
+        if args.overwrite and not args.resume:
+            clear_run(folder)
+        print(f"run folder: {folder} ({why})")
+        return _train(args, folder)
+
+
+def _given_options(args: argparse.Namespace) -> None:
+    """Note which options were given (a conflict needs to know), then fill in the defaults."""
+    for name, default in (("dataset", "digits"), ("momentum", 0.9), ("epochs", DEFAULTS["epochs"])):
+        value = getattr(args, name, None)
+        setattr(args, f"{name}_given", value is not None)
+        setattr(args, name, default if value is None else value)
+
+
+def _dataset_name(args: argparse.Namespace) -> str:
+    return "csv" if args.csv else args.dataset
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Refuse conflicting or ignored options before any data is loaded or file written."""
+    if args.csv and args.dataset_given:
+        raise CLIError("pass either --dataset or --csv, not both", code=2)
+    if args.test_csv and not args.csv:
+        raise CLIError("--test-csv needs --csv (the training rows)", code=2)
+    if args.model != "cnn":
+        given = [
+            name
+            for name, value in (
+                ("--channels", args.channels),
+                ("--batch-norm/--no-batch-norm", args.batch_norm),
+                ("--dropout", args.dropout),
+            )
+            if value is not None
+        ]
+        if given:
+            raise CLIError(f"{', '.join(given)} only apply to --model cnn", code=2)
+    if args.optimizer != "sgd" and args.momentum_given:
+        raise CLIError(f"--momentum only applies to --optimizer sgd, not {args.optimizer}", code=2)
+    if args.out is not None and not args.out.strip():
+        raise CLIError("--out is empty: give a folder name", code=2)
+    if args.overwrite and args.resume:
+        raise CLIError("--resume continues a run; it can't be combined with --overwrite", code=2)
+
+
+def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The options of the run in ``args.resume`` (from its run.json); --epochs may be raised."""
+    from ..training.resume import LAST_NAME
+
+    folder = Path(args.resume)
+    if not (folder / LAST_NAME).is_file() or not (folder / "run.json").is_file():
+        raise CLIError(
+            f"{folder}: no {LAST_NAME} and run.json to resume from (a train run folder?)"
+        )
+    saved = json.loads((folder / "run.json").read_text())["options"]
+    epochs = args.epochs if args.epochs_given else saved["epochs"]
+    resumed = argparse.Namespace(**{**vars(args), **saved})
+    resumed.resume, resumed.epochs, resumed.overwrite = str(folder), epochs, False
+    resumed.no_progress, resumed.no_doctor = args.no_progress, True
+    return resumed
+
+
+# the options run.json keeps, so that --resume rebuilds the same run
+_RUN_OPTIONS = (
+    "dataset", "dataset_given", "csv", "test_csv", "data_dir", "download", "model", "hidden",
+    "channels", "batch_norm", "dropout", "activation", "epochs", "batch_size", "lr", "optimizer",
+    "momentum", "momentum_given", "weight_decay", "label_smoothing", "val_fraction", "device",
+    "seed", "no_plots",
+)  # fmt: skip
+
+
+def _train(args: argparse.Namespace, out: Path) -> int:
     import tinygrad_digits as tg
 
     from ..data import DataLoader, split_dataset
     from ..doctor import run_doctor_checks
     from ..nn import functional as F
+    from ..training.guards import NonFiniteError
     from ..training.loop import fit, report
     from ..training.models import build_model, describe, input_is_flat, make_config
+    from ..training.resume import LAST_NAME, resume_training
+    from ..training.run_folder import write_json
 
     started = time.perf_counter()
+    run_info = {"options": {k: getattr(args, k) for k in _RUN_OPTIONS}, "status": "running"}
+    if not args.resume:
+        write_json(out / "run.json", run_info)
     device = tg.get_device(args.device)
     tg.manual_seed(args.seed)
-    if args.csv and args.dataset != "digits":
-        raise CLIError("pass either --dataset or --csv, not both", code=2)
-    dataset_name = "csv" if args.csv else args.dataset
+    dataset_name = _dataset_name(args)
     flat = input_is_flat({"model": args.model})
     train_full, test_set = load_data(
         args.dataset,
@@ -132,6 +241,11 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         download=args.download,
     )
+    if test_set.side != train_full.side:
+        raise CLIError(
+            f"--test-csv holds {test_set.side}×{test_set.side} images but --csv holds "
+            f"{train_full.side}×{train_full.side}: they must match"
+        )
     if args.val_fraction > 0:
         train_set, val_set = split_dataset(train_full, args.val_fraction, seed=args.seed)
     else:
@@ -160,7 +274,6 @@ def run(args: argparse.Namespace) -> int:
             "seed": args.seed,
         },
     )
-    out = Path(args.out or f"runs/{dataset_name}-{args.model}")
     model = build_model(config, device=device)
     optimizer = _optimizer(args.optimizer, model.parameters(), args)
     smoothing = args.label_smoothing
@@ -183,19 +296,49 @@ def run(args: argparse.Namespace) -> int:
         run_doctor_checks(
             model, train_loader, loss_fn=loss_fn, optimizer=optimizer, config=config, log=print
         )
-    history = fit(
-        model,
-        train_loader,
-        val_loader,
-        optimizer,
-        loss_fn=loss_fn,
-        epochs=args.epochs,
-        progress=not args.no_progress,
-        out_dir=out,
-        config=config,
-        plots=not args.no_plots,
-        tensorboard=args.tensorboard,
-    )
+    resumed = None
+    if args.resume:
+        resumed = resume_training(out / LAST_NAME, model, optimizer, train_loader)
+        if resumed.epoch >= args.epochs:
+            raise CLIError(
+                f"{out} already finished epoch {resumed.epoch} of {args.epochs}: pass a larger "
+                "--epochs to train on"
+            )
+        print(f"resuming after epoch {resumed.epoch} of {args.epochs}")
+    try:
+        history = fit(
+            model,
+            train_loader,
+            val_loader,
+            optimizer,
+            loss_fn=loss_fn,
+            epochs=args.epochs,
+            progress=not args.no_progress,
+            out_dir=out,
+            config=config,
+            plots=not args.no_plots,
+            tensorboard=args.tensorboard,
+            initial_epoch=resumed.epoch if resumed else 0,
+            history=resumed.history if resumed else None,
+        )
+    except NonFiniteError as exc:
+        write_json(out / "run.json", {**run_info, "status": "stopped: non-finite"})
+        print(f"stopped: {exc}", file=sys.stderr)
+        print("doctor, on a fresh model with the same options:", file=sys.stderr)
+        fresh = build_model(config, device=device)
+        run_doctor_checks(
+            fresh,
+            train_loader,
+            loss_fn=loss_fn,
+            optimizer=_optimizer(args.optimizer, fresh.parameters(), args),
+            config=config,
+            log=lambda line: print(line, file=sys.stderr),
+        )
+        return 1
+    if history.interrupted:
+        write_json(out / "run.json", {**run_info, "status": "interrupted"})
+        print(_kept(out, history), file=sys.stderr)
+        return 130
     test_loader = DataLoader(test_set, 1000, device=device)
     result = report(
         model,
@@ -210,7 +353,8 @@ def run(args: argparse.Namespace) -> int:
         "best_epoch": history.best_epoch,
         "seconds": time.perf_counter() - started,
     }
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_json(out / "results.json", results)  # last: its presence says the run is complete
+    write_json(out / "run.json", {**run_info, "status": "complete"})
     correct = int(np.trace(result.confusion))
     print(f"saved model, config, history and plots in {out}/")
     print(
@@ -218,3 +362,16 @@ def run(args: argparse.Namespace) -> int:
         f"in {results['seconds']:.1f}s"
     )
     return 0
+
+
+def _kept(out: Path, history: Any) -> str:
+    """What an interrupted run left in its folder, and how to go on."""
+    done = len(history.epochs)
+    if not done:
+        return f"interrupted before the first epoch ended: nothing was saved in {out}/"
+    best = history.best_epoch or done
+    return (
+        f"interrupted: kept the best epoch ({best}) in {out}/model.safetensors and the last "
+        f"completed epoch ({done}) in {out}/last.safetensors; continue with "
+        f"`tinygrad-digits train --resume {out}`"
+    )

@@ -25,8 +25,12 @@ __all__ = [
     "upsample_digits",
 ]
 
-# Where each dataset can be downloaded, and the checksums of its .gz files. MD5 because that is what
-# the datasets' publishers and torchvision list; every mirror serves the same bytes.
+# Where each dataset can be downloaded (https first), and the checksums of its .gz files: the
+# MD5 its publishers and torchvision list, and for Fashion-MNIST the SHA-256 of each file's
+# gunzipped content, computed from the copies Debian ships (the same IDX bytes, recompressed,
+# so that check holds for any mirror's gzip). MNIST's SHA-256 could not be computed on the
+# offline machines this was written on: its files are checked by MD5 alone (docs/runs.md).
+MAX_FILE_BYTES = 64 * 2**20  # the largest file (Fashion-MNIST's training images) is 26 MB
 SOURCES: dict[str, dict] = {
     "mnist": {
         "mirrors": [
@@ -42,14 +46,34 @@ SOURCES: dict[str, dict] = {
     },
     "fashion-mnist": {
         "mirrors": [
-            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
             "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
         ],
         "checksums": {
-            "train-images-idx3-ubyte.gz": {"md5": "8d4fb7e6c68d591d4c3dfef9ec88bf0d"},
-            "train-labels-idx1-ubyte.gz": {"md5": "25c81989df183df01b3e8a0aad5dffbe"},
-            "t10k-images-idx3-ubyte.gz": {"md5": "bef4ecab320f06d8554ea6380940ec79"},
-            "t10k-labels-idx1-ubyte.gz": {"md5": "bb300cfdad3c16e7a12a480ee83cd310"},
+            "train-images-idx3-ubyte.gz": {
+                "md5": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                "gunzipped_sha256": (
+                    "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"
+                ),
+            },
+            "train-labels-idx1-ubyte.gz": {
+                "md5": "25c81989df183df01b3e8a0aad5dffbe",
+                "gunzipped_sha256": (
+                    "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"
+                ),
+            },
+            "t10k-images-idx3-ubyte.gz": {
+                "md5": "bef4ecab320f06d8554ea6380940ec79",
+                "gunzipped_sha256": (
+                    "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"
+                ),
+            },
+            "t10k-labels-idx1-ubyte.gz": {
+                "md5": "bb300cfdad3c16e7a12a480ee83cd310",
+                "gunzipped_sha256": (
+                    "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"
+                ),
+            },
         },
     },
 }
@@ -140,7 +164,12 @@ def _fetch_split(kind: str, train: bool, folder: Path, progress: bool) -> tuple[
             name = stem + ".gz"
             checksum = source["checksums"][name]
             found = download_file(
-                name, source["mirrors"], cache_dir=folder, progress=progress, **checksum
+                name,
+                source["mirrors"],
+                cache_dir=folder,
+                progress=progress,
+                max_bytes=MAX_FILE_BYTES,
+                **checksum,
             )
         paths.append(found)
     return paths[0], paths[1]

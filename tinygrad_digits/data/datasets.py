@@ -28,7 +28,7 @@ from ..autograd.factories import tensor
 from ..autograd.tensor import Tensor
 from .arrays import load_digits_arrays, load_mnist_arrays
 from .csv_digits import read_digits_csv
-from .loader import Dataset, Index
+from .loader import Dataset, Index, require_finite
 from .scaling import MEAN_STD
 from .splits import stratified_split
 
@@ -63,6 +63,14 @@ def normalize_images(
 ) -> np.ndarray:
     """Raw pixels (N, side, side) or (N, side*side) -> float32 model input, as documented above."""
     raw = np.asarray(raw)
+    for what, value in (("max_value", max_value), ("mean", mean), ("std", std)):
+        if not np.isfinite(value) or (what != "mean" and value <= 0):
+            raise ValueError(
+                f"normalize_images: {what} must be a finite number"
+                f"{'' if what == 'mean' else ' > 0'}, got {value} (a damaged config's "
+                "'normalization'?)"
+            )
+    require_finite(raw, "the images")
     n = raw.shape[0]
     side = int(round(np.sqrt(raw[0].size))) if n else int(round(np.sqrt(raw.size)))
     out = raw.astype(np.float32)
@@ -255,6 +263,8 @@ class CSVDigits(ArrayDataset):
     sklearn's digits. ``split="all"`` keeps every row; ``"train"``/``"test"`` take a stratified,
     seeded ``test_fraction`` split of the file, for when one CSV holds everything. mean/std come
     from the rows used for training (pass ``mean``/``std`` to reuse other statistics).
+    ``rows``: the file's (images, labels) already read by read_digits_csv, so that one read
+    serves both splits (a pipe can be read only once).
     """
 
     def __init__(
@@ -267,10 +277,11 @@ class CSVDigits(ArrayDataset):
         split_seed: int = 0,
         mean: float | None = None,
         std: float | None = None,
+        rows: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         if split not in ("all", "train", "test"):
             raise ValueError(f"CSVDigits: split must be 'all', 'train' or 'test', got {split!r}")
-        images, labels = read_digits_csv(path)
+        images, labels = rows if rows is not None else read_digits_csv(path)
         max_value = 255.0 if images.shape[1] == 28 else 16.0
         if max_value == 16.0 and images.max(initial=0) > 16:
             max_value = 255.0  # 8×8 rows written on the 0–255 scale

@@ -10,9 +10,11 @@ reported as such instead of surfacing later as a reshape error.
 from __future__ import annotations
 
 import gzip as _gzip
+import math
 import os
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,15 +44,42 @@ def _fail(path: Path, problem: str, fix: str = _FIX) -> DataFormatError:
     return DataFormatError(f"{path}: {problem}. {fix}")
 
 
+# MNIST-style IDX files gzip about 5:1; a file that claims far more than this is refused before
+# anything is inflated (a 2 MB gzip can declare, and inflate to, 4 GB)
+MAX_INFLATION = 64
+
+
 def _read_bytes(path: Path) -> bytes:
-    """Whole file contents, gunzipped when the gzip magic is present."""
-    raw = path.read_bytes()
-    if not raw.startswith(GZIP_MAGIC):
-        return raw
-    try:
-        return _gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise _fail(path, f"gzip data is damaged ({exc}); {len(raw):,} compressed bytes") from None
+    """The file's IDX bytes, gunzipped when the gzip magic is present. Only as many bytes as
+    the header declares are inflated, after checking that count against the file's size."""
+    size = path.stat().st_size
+    with open(path, "rb") as raw:
+        if raw.read(2) != GZIP_MAGIC:
+            raw.seek(0)
+            return raw.read()
+        raw.seek(0)
+        try:
+            with _gzip.GzipFile(fileobj=raw) as stream:
+                return _read_declared(path, stream, size)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise _fail(path, f"gzip data is damaged ({exc}); {size:,} compressed bytes") from None
+
+
+def _read_declared(path: Path, stream: Any, compressed: int) -> bytes:
+    head = stream.read(4)
+    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in _CODE_TO_DTYPE:
+        return head + stream.read(4096)  # _parse names what it is
+    dims_raw = stream.read(4 * head[3])
+    dims = [int.from_bytes(dims_raw[i : i + 4], "big") for i in range(0, len(dims_raw) - 3, 4)]
+    declared = math.prod(dims) * _CODE_TO_DTYPE[head[2]].itemsize
+    bound = MAX_INFLATION * compressed + 2**20
+    if declared > bound:
+        raise _fail(
+            path,
+            f"its header declares dimensions {tuple(dims)} ({declared:,} bytes) but the file has "
+            f"only {compressed:,} compressed bytes (at most {bound:,} when inflated)",
+        )
+    return head + dims_raw + stream.read(declared + 1)  # one more: a longer file is reported
 
 
 def _parse(path: Path, data: bytes) -> np.ndarray:

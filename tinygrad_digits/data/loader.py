@@ -58,6 +58,17 @@ def _host(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
+def require_finite(array: np.ndarray, what: str) -> None:
+    """Refuse NaN or inf where data enters: one NaN pixel makes every weight NaN a step later,
+    and the model then trains, saves and predicts without complaint."""
+    if array.dtype.kind in "fc" and not np.isfinite(array).all():
+        bad = np.flatnonzero(~np.isfinite(array.reshape(len(array), -1)).all(axis=1))
+        raise ValueError(
+            f"{what}: {len(bad)} sample(s) hold NaN or inf (the first is row {int(bad[0])}); "
+            "clean the data first (np.isfinite finds them)"
+        )
+
+
 class TensorDataset(Dataset):
     """Samples are rows of the given tensors or arrays (all with the same first dimension).
 
@@ -79,6 +90,8 @@ class TensorDataset(Dataset):
             raise ValueError(
                 f"TensorDataset: every tensor needs the same number of rows (samples), got {sizes}"
             )
+        for k, a in enumerate(arrays):
+            require_finite(a, f"TensorDataset argument {k}")
         self.arrays: tuple[np.ndarray, ...] = tuple(arrays)
 
     @property

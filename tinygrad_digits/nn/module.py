@@ -411,6 +411,9 @@ class Module:
                 problems.append(
                     f"'{key}': shape {shape} in the checkpoint, {target.shape} in the model"
                 )
+            problem = _dtype_problem(value, target)
+            if problem:
+                problems.append(f"'{key}': {problem}")
         if strict and missing:
             problems.insert(
                 0, "missing keys (in the model, not in the checkpoint): " + _ls(missing)
@@ -501,3 +504,20 @@ def _move(t: Tensor, device: Device | None, dtype: np.dtype | None) -> None:
 
 
 __all__ = ["IncompatibleKeys", "Module", "StateDictError"]
+
+
+def _dtype_problem(value: Any, target: Tensor) -> str | None:
+    """Why ``value`` can't be copied into ``target`` without losing what it holds: integers
+    into a float parameter are truncated weights of another kind of model, and complex values
+    would lose their imaginary part (float64 into float32 is a cast, as in torch)."""
+    kind = np.dtype(value.dtype).kind
+    want = np.dtype(target.dtype).kind
+    if kind == want or (kind == "f" and want == "f"):
+        return None
+    if want == "f" and kind in "biuc":
+        return (
+            f"{np.dtype(value.dtype)} values in the checkpoint for a {np.dtype(target.dtype)} "
+            "parameter (they would be truncated or lose their imaginary part); convert them "
+            "with .float() first if that is really meant"
+        )
+    return None

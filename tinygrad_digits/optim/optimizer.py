@@ -9,6 +9,7 @@ for a multi-tensor ("foreach") update (optim/flat.py).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -96,14 +97,18 @@ class Optimizer:
 
     def _check_group(self, group: dict[str, Any]) -> None:
         """Refuse bad hyperparameters when the group is added, not at the first step."""
+        name = type(self).__name__
+        for key, value in group.items():  # NaN passes every comparison: refuse it by name
+            numbers = value if isinstance(value, tuple | list) and key != "params" else (value,)
+            for v in numbers:
+                if isinstance(v, float | int) and not isinstance(v, bool) and not math.isfinite(v):
+                    raise ValueError(f"{name}: invalid {key} {value!r} (must be finite)")
         lr = group.get("lr")
-        if lr is None or lr < 0:
-            raise ValueError(f"{type(self).__name__}: invalid learning rate {lr!r} (must be >= 0)")
+        if not isinstance(lr, float | int) or isinstance(lr, bool) or lr < 0:
+            raise ValueError(f"{name}: invalid learning rate {lr!r} (must be a number >= 0)")
         for key in ("weight_decay", *self._nonnegative):
             if group[key] < 0:
-                raise ValueError(
-                    f"{type(self).__name__}: invalid {key} {group[key]!r} (must be >= 0)"
-                )
+                raise ValueError(f"{name}: invalid {key} {group[key]!r} (must be >= 0)")
 
     # --- per-parameter state ---------------------------------------------------------------------
     def _state(self, p: Tensor) -> dict[str, Any]:
@@ -235,6 +240,7 @@ class Optimizer:
                 f"the saved optimizer state has {len(saved_groups)} parameter group(s) but this "
                 f"optimizer has {len(self.param_groups)}"
             )
+        self._check_saved_groups(saved_groups)
         by_index: dict[int, Tensor] = {}
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
@@ -273,6 +279,21 @@ class Optimizer:
                     group[k] = tuple(v) if isinstance(v, list) and k == "betas" else v
         self.state = state
         self._placed = {id(p): (p.device, p.data.dtype) for p in state}
+
+    def _check_saved_groups(self, saved_groups: list[Any]) -> None:
+        """Refuse the state of another kind of optimizer (its hyperparameters differ: Adam's
+        betas in an SGD) and hyperparameters this one would refuse, before changing anything."""
+        name = type(self).__name__
+        for i, saved in enumerate(saved_groups):
+            if not isinstance(saved, dict) or not isinstance(saved.get("params"), list | tuple):
+                raise ValueError(f"{name}.load_state_dict: parameter group {i} is malformed")
+            lacking = sorted(set(self.defaults) - set(saved))
+            if lacking:  # schedulers may add keys (initial_lr); an optimizer's own never lack
+                raise ValueError(
+                    f"{name}.load_state_dict: the saved state is not a {name}'s: group {i} "
+                    f"lacks {', '.join(lacking)} (was it saved from another optimizer?)"
+                )
+            self._check_group({k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

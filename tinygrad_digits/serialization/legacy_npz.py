@@ -24,6 +24,7 @@ def load(path: str, device: Any) -> Any:
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
             raise ModelFileError(f"load: can't read '{path}': {_why(exc)}") from None
         with archive:
+            _check_sizes(archive, path)
             if _MANIFEST not in archive.files:
                 raise ModelFileError(
                     f"load: '{path}' is a zip but not a tinygrad_digits file (files from "
@@ -44,6 +45,23 @@ def load(path: str, device: Any) -> Any:
                 raise ModelFileError(
                     f"load: '{path}' is corrupt or truncated: {_why(exc)}"
                 ) from None
+
+
+MAX_INFLATION = 16  # weights barely compress; a member 1000x its stored size is a zip bomb
+
+
+def _check_sizes(archive: Any, path: str) -> None:
+    """Refuse members whose declared sizes add up to far more than the file holds, before
+    any is inflated (a 2 MB file can declare a 2 GB array)."""
+    import os
+
+    declared = sum(info.file_size for info in archive.zip.infolist())
+    bound = MAX_INFLATION * os.path.getsize(path) + 2**20
+    if declared > bound:
+        raise ModelFileError(
+            f"load: '{path}' declares {declared:,} bytes of arrays in a "
+            f"{os.path.getsize(path):,}-byte file: refused (a zip bomb?)"
+        )
 
 
 def _why(exc: BaseException) -> str:

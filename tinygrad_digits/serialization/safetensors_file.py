@@ -18,13 +18,13 @@ import json
 import math
 import os
 import struct
-import uuid
 from typing import Any
 
 import numpy as np
 
 from ..backend.registry import DeviceLike, get_device
 from . import legacy_npz
+from .atomic import atomic_write
 from .structure import MAX_DEPTH, ModelFileError, as_tensor, decode, encode
 
 FORMAT_KEY = "tinygrad_digits"  # its value is the format version
@@ -54,16 +54,7 @@ def save(obj: Any, path: str | os.PathLike[str], metadata: dict[str, Any] | None
     if metadata is not None:
         header["metadata"] = json.dumps(metadata)
     blob = to_bytes({k: a.copy(order="C") for k, a in arrays.items()}, metadata=header)
-    path = os.fspath(path)
-    tmp = f"{path}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        with open(tmp, "xb") as f:
-            f.write(blob)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, blob)
 
 
 # --- load -------------------------------------------------------------------------------------
@@ -141,9 +132,17 @@ def _header(path: str) -> dict[str, Any]:
     ):
         raise ModelFileError(f"load: the __metadata__ of '{path}' is not a map of strings")
     data_size = size - 8 - n
+    ranges = []
     for name, entry in header.items():
         if name != "__metadata__":
             _check_entry(path, name, entry, data_size)
+            ranges.append((*entry["data_offsets"], name))
+    ranges.sort()
+    for (_, end, first), (start, _, second) in zip(ranges, ranges[1:]):
+        if start < end:  # shared bytes would be read (and allocated) once per name
+            raise ModelFileError(
+                f"load: tensors '{first:.40}' and '{second:.40}' in '{path}' overlap"
+            )
     return header
 
 

@@ -76,10 +76,31 @@ def _array_node(kind: str, array: np.ndarray, arrays: dict[str, np.ndarray], nam
     return {"t": kind, "key": key, "dtype": array.dtype.str, "shape": list(array.shape)}
 
 
-def decode(
-    node: Any, get_array: Callable[[str], np.ndarray], device: Any, path: str, depth: int = 0
+def decode(node: Any, get_array: Callable[[str], np.ndarray], device: Any, path: str) -> Any:
+    """The value a tree node stands for; arrays come from `get_array(key)`, each key at most
+    once (one array named 500 times would be loaded 500 times). Any malformed entry is a
+    ModelFileError naming the file."""
+    seen: set[str] = set()
+
+    def once(key: Any) -> np.ndarray:
+        if not isinstance(key, str) or key in seen:
+            raise ModelFileError(f"load: '{path}' refers to array {key!r:.60} more than once")
+        seen.add(key)
+        return get_array(key)
+
+    try:
+        return _decode(node, once, device, path, 0)
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(
+            f"load: '{path}' has a malformed structure ({type(exc).__name__}: {exc!s:.80})"
+        ) from None
+
+
+def _decode(
+    node: Any, get_array: Callable[[str], np.ndarray], device: Any, path: str, depth: int
 ) -> Any:
-    """The value a tree node stands for; arrays come from `get_array(key)`."""
     if depth > MAX_DEPTH:
         raise ModelFileError(f"load: '{path}' nests deeper than {MAX_DEPTH} levels")
     if not isinstance(node, dict) or "t" not in node:
@@ -90,9 +111,9 @@ def decode(
     if kind == "float":
         return float(node["v"])
     if kind == "dict":
-        return {k: decode(v, get_array, device, path, depth + 1) for k, v in node["items"]}
+        return {k: _decode(v, get_array, device, path, depth + 1) for k, v in node["items"]}
     if kind in ("list", "tuple"):
-        items = [decode(v, get_array, device, path, depth + 1) for v in node["items"]]
+        items = [_decode(v, get_array, device, path, depth + 1) for v in node["items"]]
         return items if kind == "list" else tuple(items)
     if kind in ("tensor", "ndarray"):
         key = node["key"]

@@ -14,7 +14,6 @@ and ends after the current epoch (the epoch is still recorded and validated).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..progress import ProgressBar
 from .checkpoints import CHECKPOINT_NAME, save_checkpoint
 from .metrics import higher_is_better
+from .run_folder import write_json
 
 if TYPE_CHECKING:
     from .loop import TrainState
@@ -170,8 +170,9 @@ class Checkpoint(Callback):
     unless the metric says ``higher_is_better = False``; without a metric, the lowest
     validation loss); ties go to the lower validation loss. It is written to the History
     (``best_epoch``, ``monitor``, ``best_value``). When no epoch has the value (no validation
-    loader) there is nothing to choose by: the last epoch is saved. ``directory`` also receives
-    config.json. ``directory=None`` keeps the best epoch in memory only.
+    loader) there is nothing to choose by: the last completed epoch is saved. ``directory``
+    receives config.json first; saves are atomic, so a run killed at any moment leaves the
+    previous best epoch or the new one. ``directory=None`` keeps the best epoch in memory only.
     """
 
     def __init__(
@@ -196,11 +197,30 @@ class Checkpoint(Callback):
         state.history.monitor = self._key
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
+            if self.config is not None:  # first, so every later file has its config beside it
+                write_json(self.directory / "config.json", self.config)
+        self._resume_best(state)
+
+    def _resume_best(self, state: TrainState) -> None:
+        """A resumed run (fit's ``history``) goes on comparing with its best epoch so far."""
+        best = state.history.best_epoch
+        if best is None or not 1 <= best <= len(state.history.epochs):
+            return
+        record = state.history.epochs[best - 1]
+        val_loss = record.get("val_loss")
+        self._best_key = (self._sign * record[self._key], -val_loss if val_loss else 0.0)
+        saved = self.directory / self.name if self.directory is not None else None
+        if self.restore_best and saved is not None and saved.is_file():
+            from .checkpoints import load_checkpoint
+
+            self._best_state = load_checkpoint(saved, map_location=state.device)[1]
 
     def on_epoch_end(self, state: TrainState) -> None:
         record = state.record or {}
         value = record.get(self._key)
-        if value is None:
+        if value is None:  # nothing to choose by: keep the last completed epoch
+            if self.directory is not None:
+                save_checkpoint(self.directory / self.name, state.model, self.config)
             return
         val_loss = record.get("val_loss")
         key = (self._sign * value, -val_loss if val_loss is not None else 0.0)
@@ -224,12 +244,6 @@ class Checkpoint(Callback):
                 else f"{self._key} {value:.4f}"
             )
             state.log(f"restored the best epoch ({history.best_epoch}, {shown})")
-        if self.directory is None:
-            return
-        if history.best_epoch is None:  # nothing to choose by: keep the last epoch
-            save_checkpoint(self.directory / self.name, state.model, self.config)
-        if self.config is not None:
-            (self.directory / "config.json").write_text(json.dumps(self.config, indent=2) + "\n")
 
 
 class SaveHistory(Callback):

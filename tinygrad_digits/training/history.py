@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..serialization.atomic import atomic_write
+
 __all__ = ["History"]
 
 
@@ -57,17 +59,18 @@ class History:
         }
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the JSON under a temporary name and rename it, so a reader never sees half."""
+        """Write the JSON atomically (serialization.atomic), so a reader never sees half."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        os.replace(tmp, path)
-        return path
+        return atomic_write(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> History:
-        data = json.loads(Path(path).read_text())
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        """The History that to_dict() described."""
         return cls(
             epochs=list(data.get("epochs", [])),
             best_epoch=data.get("best_epoch"),

@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ from .callbacks import (
     TensorBoard,
 )
 from .checkpoints import CHECKPOINT_NAME
+from .guards import NonFiniteError, NonFiniteGuard
 from .history import History
 from .metrics import (
     Metric,
@@ -48,6 +51,7 @@ from .metrics import (
     metric_name,
     metric_sum,
 )
+from .resume import LAST_NAME, LastEpoch
 
 __all__ = ["EvalResult", "TrainState", "evaluate", "fit", "report"]
 
@@ -144,15 +148,18 @@ def fit(
     metric: Metric | None = accuracy,
     callbacks: Sequence[Callback] = (),
     tensorboard: str | os.PathLike | None = None,
+    initial_epoch: int = 0,
+    history: History | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs; return the History.
 
     Each epoch: one pass over ``train_loader`` (batches of (inputs, targets); ``loss_fn`` must
     return the batch *mean*), then, with a ``val_loader``, the validation loss and ``metric``
     (any ``metric(output, target) -> float``, accuracy by default, None for none).
-    ``scheduler.step()`` runs once per epoch; a non-finite training loss stops training.
-    Ctrl-C stops after the current batch and keeps everything learnt so far
-    (``history.interrupted``).
+    ``scheduler.step()`` runs once per epoch. The first NaN or inf in a batch's loss or
+    gradients raises NonFiniteError before the optimizer step (NonFiniteGuard). Ctrl-C stops
+    at once: the half-done epoch is dropped from the saved files (``history.interrupted``).
+    ``initial_epoch`` and ``history`` continue a run (see resume.resume_training).
 
     The other arguments choose the standard callbacks, which run before ``callbacks``:
     ``progress`` a bar per epoch (Progress; the per-epoch summary goes to ``log``, None for
@@ -161,6 +168,8 @@ def fit(
     end); ``out_dir`` also receives config.json, history.json (SaveHistory, every epoch) and,
     with ``plots``, curves.png (Plots). ``tensorboard`` a folder to log the run to for
     TensorBoard (TensorBoard: scalars and per-layer histograms; the ``tensorboard`` extra).
+    ``out_dir`` also receives last.safetensors after every epoch (LastEpoch: what
+    resume_training needs to continue the run exactly).
     """
     if optimizer is None:
         raise ValueError("fit: pass an optimizer, e.g. optim.Adam(model.parameters(), lr=1e-3)")
@@ -168,6 +177,8 @@ def fit(
         raise ValueError(f"fit: epochs must be at least 1, got {epochs}")
     if device is not None:
         model.to(device)
+    if not 0 <= initial_epoch <= epochs:
+        raise ValueError(f"fit: initial_epoch must be in [0, {epochs}], got {initial_epoch}")
     out = Path(out_dir) if out_dir is not None else None
     standard: list[Callback] = [Progress(progress)]
     if val_loader is not None or out is not None:
@@ -175,6 +186,7 @@ def fit(
             Checkpoint(out, name=checkpoint_name, config=config, restore_best=restore_best)
         )
     if out is not None:
+        standard.append(LastEpoch(out / LAST_NAME, scheduler))
         standard.append(SaveHistory(out / "history.json"))
         if plots:
             standard.append(Plots(out / "curves.png"))
@@ -190,10 +202,13 @@ def fit(
         epochs,
         _module_device(model) or get_device(device),
         log if log is not None else (lambda _msg: None),
+        history if history is not None else History(),
     )
+    state.epoch = initial_epoch
     with contextlib.suppress(TypeError):  # a loader without len() gets a bar without a total
         state.batches = len(train_loader)  # type: ignore[arg-type]
-    return _run(state, CallbackList([*standard, *callbacks]), scheduler)
+    # the guard runs last: a callback that handles a NaN itself stops the run first (the doctor)
+    return _run(state, CallbackList([*standard, *callbacks, NonFiniteGuard()]), scheduler)
 
 
 def _run(state: TrainState, hooks: CallbackList, scheduler: Any) -> History:
@@ -203,22 +218,46 @@ def _run(state: TrainState, hooks: CallbackList, scheduler: Any) -> History:
     hooks.call("on_train_begin", state)
     try:
         with state.device.context:
-            for epoch in range(1, state.epochs + 1):
+            for epoch in range(state.epoch + 1, state.epochs + 1):
                 state.epoch = epoch
                 hooks.call("on_epoch_begin", state)
                 _train_epoch(state, hooks)
                 state.record = _epoch_record(state)
-                history.epochs.append(state.record)
-                hooks.call("on_epoch_end", state)
-                if scheduler is not None:
-                    scheduler.step()
+                with _interrupt_deferred():  # the epoch's files are all saved, or none is
+                    history.epochs.append(state.record)
+                    if scheduler is not None:  # before the hooks: the last epoch saves its state
+                        scheduler.step()
+                    hooks.call("on_epoch_end", state)
                 if state.stop_training:
                     break
     except KeyboardInterrupt:
         history.interrupted = True
-        state.log("interrupted: keeping what was learnt so far")
+        done = bool(history.epochs) and history.epochs[-1]["epoch"] == state.epoch
+        state.log(
+            f"interrupted after epoch {state.epoch}"
+            if done
+            else f"interrupted during epoch {state.epoch}: that epoch is dropped"
+        )
     hooks.call("on_train_end", state)
     return history
+
+
+@contextlib.contextmanager
+def _interrupt_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) until the block ends, then raise it: an epoch's checkpoint, last
+    epoch and history are then saved together, and an interrupted run keeps a consistent
+    state. Only the main thread can; elsewhere the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _train_epoch(state: TrainState, hooks: CallbackList) -> None:
@@ -273,10 +312,13 @@ def _epoch_record(state: TrainState) -> dict[str, Any]:
     record["seconds"] = seconds
     record["samples_per_second"] = state.seen / max(seconds, 1e-9)
     record["lr"] = _lr(state.optimizer)
-    if not math.isfinite(means["loss"]):
-        loss = means["loss"]
-        state.log(f"epoch {state.epoch}: the training loss is {loss}; stopping (lower --lr?)")
-        state.stop_training = True
+    if not math.isfinite(means["loss"]) and not state.stop_training:  # see NonFiniteGuard
+        raise NonFiniteError(
+            f"epoch {state.epoch}: the training loss is {means['loss']}; training stopped, "
+            "nothing new was saved",
+            state.epoch,
+            None,
+        )
     return record
 
 
