@@ -305,6 +305,7 @@ def test_findings_are_data_and_sort_causes_first() -> None:
         "advice": "a",
         "value": 4.0,
         "node": None,
+        "gain": None,
         "category": "model",
     }
     text = format_findings([c, b])

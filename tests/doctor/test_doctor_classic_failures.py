@@ -72,18 +72,19 @@ def test_mse_loss_module_is_recognised(digits) -> None:
 
 
 # --- 784-5-5-10 sigmoid network, learning rate 2, heavy L2 ---------------------------------------
-def test_784_5_5_10_sigmoid_lr2_heavy_l2_names_lr_decay_and_collapse(digits_784) -> None:
+def test_784_5_5_10_sigmoid_lr2_heavy_l2_names_decay_not_the_rate(digits_784) -> None:
     x, y = digits_784
     model = nn.MLP(784, [5, 5], 10, activation="sigmoid")
     opt = optim.SGD(model.parameters(), lr=2.0, weight_decay=0.1)
     report = doctor.diagnose(model, x, y, F.cross_entropy, opt, steps=20)
     found = report.codes
-    assert {"lr_too_high", "weights_shrinking", "bottleneck"} <= found, report.format()
+    assert {"weights_shrinking", "bottleneck"} <= found, report.format()
     assert {"predictions_uniform", "predictions_one_class"} & found
     assert {"constant_units", "loss_stuck"} <= found
-
-    lr = report.by_code("lr_too_high")[0]
-    assert "lr=2 is far too high" in lr.message and lr.value > 0.2
+    # the trials measured no better rate: lr 2 is not blamed, the decay is (first)
+    assert "lr_too_high" not in found and "lr_not_the_cause" in found
+    assert report.first_fix is not None and report.first_fix.code == "weights_shrinking"
+    assert "weight_decay" in report.by_code("constant_units")[0].advice  # after the steps
     decay = report.by_code("weights_shrinking")[0]
     assert "weight_decay=0.1 with lr=2" in decay.advice and decay.value < 0.5
     stuck = report.by_code("loss_stuck")[0]
@@ -118,8 +119,10 @@ def test_or_gate_with_tiny_lr_names_lr_too_low_and_flat_loss() -> None:
     report = doctor.diagnose(model, OR_X, OR_Y, F.cross_entropy, opt, steps=20)
     assert {"lr_too_low", "loss_not_moving"} <= report.codes, report.format()
     low = report.by_code("lr_too_low")[0]
-    assert "lr=1e-05 is far too low" in low.message and low.value < 1e-4
-    assert "raise the learning rate to about" in low.advice
+    # measured, not extrapolated: the trial of the advised rate is in the message
+    assert "lr=1e-05 barely learns" in low.message and low.value >= 1e-2
+    assert f"lr {low.value:g} → loss" in low.message
+    assert low.advice == f"raise the learning rate to {low.value:g}"
     assert "lr_too_low" in report.by_code("loss_not_moving")[0].advice
     # nothing about the data: four balanced-enough, 0/1 inputs are fine
     assert not {"inputs_not_normalised", "class_imbalance", "bottleneck"} & report.codes

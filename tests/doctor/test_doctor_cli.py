@@ -40,7 +40,7 @@ def test_unnormalised_upsampled_inputs_and_weight_decay(capsys: pytest.CaptureFi
     assert cli_doctor.main(argv) == 1
     data = json.loads(capsys.readouterr().out)
     found = {f["code"] for f in data["findings"]}
-    assert {"inputs_not_normalised", "lr_too_high", "weights_shrinking", "bottleneck"} <= found
+    assert {"inputs_not_normalised", "weights_shrinking", "bottleneck"} <= found
     assert data["layers"][0]["shape"] == [5, 784]
 
 

@@ -1,7 +1,10 @@
-"""`tinygrad-digits doctor`: build an MLP configuration, run a few steps on the 8×8 digits and
-print the doctor's full report.
+"""`tinygrad-digits doctor`: build an MLP configuration (or load a saved run), run a few steps
+on the 8×8 digits, a logic gate, MNIST-style or CSV data, and print the doctor's full report.
 
     tinygrad-digits doctor --hidden 4,4 --activation sigmoid --loss mse --optimizer sgd --lr 2
+    tinygrad-digits doctor --dataset or --hidden 6 --activation sigmoid --no-bias \
+        --init normal:0.01 --loss mse --optimizer sgd --lr 1e-6 --batch-size 4
+    tinygrad-digits doctor --run runs/digits-mlp
 
 Exit status: 0 when nothing of warning severity was found, 1 when something was, 2 for bad
 arguments (argparse's convention).
@@ -17,9 +20,18 @@ from typing import Any
 import numpy as np
 
 from ..nn.layers import ACTIVATIONS
-from .options import add_device_arg, add_seed_arg, hidden_sizes, positive_float, positive_int
+from .options import (
+    add_device_arg,
+    add_init_args,
+    add_seed_arg,
+    bce_loss,
+    hidden_sizes,
+    positive_float,
+    positive_int,
+)
 
 DIGITS_CLASSES = 10
+DATA = ("digits", "or", "and", "xor", "mnist", "fashion-mnist")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -37,11 +49,34 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         choices=ACTIVATIONS,
         help="hidden activation (default relu)",
     )
+    add_init_args(p)
     p.add_argument(
         "--loss",
         default="cross_entropy",
-        choices=["cross_entropy", "ce", "mse"],
-        help="cross_entropy on logits (default), or mse: squared error against one-hot targets",
+        choices=["cross_entropy", "ce", "mse", "bce"],
+        help="cross_entropy on logits (default); mse: squared error against one-hot targets; "
+        "bce: a sigmoid per output, binary cross-entropy summed over the outputs",
+    )
+    p.add_argument(
+        "--l2",
+        type=float,
+        default=0.0,
+        metavar="LAMBDA",
+        help="add λ/(2m)·ΣW² to the loss, m = the number of training samples (default 0)",
+    )
+    p.add_argument(
+        "--dataset",
+        default="digits",
+        choices=DATA,
+        help="8x8 digits (default), a logic gate (or, and, xor: 2 inputs, 1 output), or "
+        "MNIST-style images (see --data-dir)",
+    )
+    p.add_argument("--csv", metavar="PATH", help="digits from a CSV file (label, then pixels)")
+    p.add_argument("--data-dir", metavar="DIR", help="folder holding the MNIST-style IDX files")
+    p.add_argument(
+        "--run",
+        metavar="PATH",
+        help="diagnose a saved model (a train --out folder or model file) on its own data",
     )
     p.add_argument(
         "--output-activation",
@@ -59,15 +94,26 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--unnormalised",
         "--unnormalized",
         action="store_true",
-        help="feed the raw 0-16 pixel values instead of standardised ones",
+        help="feed the raw pixel values (0-16 digits, 0-255 MNIST) instead of standardised ones",
     )
     p.add_argument(
         "--upsample",
         action="store_true",
         help="enlarge the 8x8 digits to 28x28 (784 inputs, like MNIST)",
     )
-    p.add_argument("--steps", type=positive_int, default=20, help="training steps (default 20)")
-    p.add_argument("--batch-size", type=positive_int, default=64, help="default 64")
+    p.add_argument(
+        "--steps",
+        type=positive_int,
+        default=None,
+        help="the training run to diagnose, in steps (default: the doctor looks at 20 steps, "
+        "and a loss that leaves its plateau later is not held against the set-up)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=64,
+        help="default 64; the data set's size (or more) for full-batch gradient descent",
+    )
     # No defaults here (SUPPRESS): a --seed or --device given to the main parser before the
     # subcommand is not overwritten; run() falls back to 0 and the default device.
     add_seed_arg(p, argparse.SUPPRESS)
@@ -94,34 +140,87 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarray]:
-    """(model, loss_fn, optimizer, x, y) for a parsed configuration."""
-    import tinygrad_digits as tg
-
-    from .. import nn, optim
+def _data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, int]:
+    """(x, y, number of outputs) for the chosen data."""
     from ..data import load_digits_arrays, normalize
-    from ..data.arrays import upsample_digits
+    from ..data.arrays import LOGIC_GATES, logic_gate_arrays, upsample_digits
+    from ..training.loading import load_data
+
+    if args.dataset in LOGIC_GATES:
+        x, y = logic_gate_arrays(args.dataset)
+        return x, y, 1
+    if args.csv is None and args.dataset == "digits":
+        x, y = load_digits_arrays()
+        if args.upsample:
+            x = upsample_digits(x)
+        if not args.unnormalised:
+            x = normalize(x, max_value=16)[0]
+        return x, y, DIGITS_CLASSES
+    train_set, _ = load_data(
+        None if args.csv else args.dataset, flatten=True, csv=args.csv, data_dir=args.data_dir
+    )
+    x = train_set.data
+    if args.unnormalised:  # undo the standardisation: the raw pixels
+        x = (x * train_set.std + train_set.mean) * train_set.max_value
+    return x, train_set.targets, len(train_set.classes)
+
+
+def _loss(args: argparse.Namespace, outputs: int, n: int, model: Any) -> Any:
+    """The loss a configuration names, with its λ/(2m)·ΣW² penalty (m = n samples)."""
     from ..nn import functional as F
 
-    tg.manual_seed(getattr(args, "seed", 0))
-    x, y = load_digits_arrays()
-    if args.upsample:
-        x = upsample_digits(x)
-    if not args.unnormalised:
-        x = normalize(x, max_value=16)[0]
-    model = nn.MLP(x.shape[1], args.hidden, DIGITS_CLASSES, activation=args.activation)
-    device = getattr(args, "device", None)
-    if device:
-        model.to(device)
-    if args.loss in ("cross_entropy", "ce"):
-        loss_fn = F.cross_entropy
+    if args.loss == "bce":
+        base = bce_loss
+    elif args.loss in ("cross_entropy", "ce"):
+        base = F.cross_entropy
     else:
         squash = args.output_activation in ("auto", "sigmoid")
 
-        def loss_fn(out: Any, target: Any) -> Any:
+        def base(out: Any, target: Any) -> Any:
             pred = out.sigmoid() if squash else out
-            return F.mse_loss(pred, F.one_hot(target, DIGITS_CLASSES).to(out.dtype))
+            t = target.reshape(-1, 1) if outputs == 1 else F.one_hot(target, outputs)
+            return F.mse_loss(pred, t.to(out.dtype))
 
+    if not args.l2:
+        return base
+    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
+    scale = args.l2 / (2 * n)
+
+    def penalised(out: Any, target: Any) -> Any:
+        return base(out, target) + sum((w * w).sum() for w in weights) * scale
+
+    return penalised
+
+
+def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarray]:
+    """(model, loss_fn, optimizer, x, y) for a parsed configuration, or for a saved run."""
+    import tinygrad_digits as tg
+
+    from .. import nn, optim
+    from ..training.loading import load_model
+    from ..training.models import apply_init
+
+    tg.manual_seed(getattr(args, "seed", 0))
+    device = getattr(args, "device", None)
+    if args.run:
+        model, config = load_model(args.run, device=device)
+        model.train()
+        args.csv = args.csv or config.get("csv")
+        args.dataset = config.get("dataset", "digits") if args.dataset == "digits" else args.dataset
+        args.dataset = "digits" if args.dataset == "csv" else args.dataset
+        if args.lr is None:
+            args.lr = config.get("training", {}).get("lr")
+        x, y, outputs = _data(args)
+    else:
+        x, y, outputs = _data(args)
+        model = nn.MLP(
+            x.shape[1], args.hidden, outputs, activation=args.activation, bias=not args.no_bias
+        )
+        if args.init != "default":
+            apply_init(model, args.init, biases=args.init_biases)
+        if device:
+            model.to(device)
+    loss_fn = _loss(args, outputs, len(x), model)
     params = model.parameters()
     if args.optimizer == "sgd":
         lr = args.lr if args.lr is not None else 0.1
@@ -143,10 +242,11 @@ def run(args: argparse.Namespace) -> int:
         y,
         loss_fn,
         opt,
-        steps=args.steps,
+        steps=args.steps or 20,
         batch_size=args.batch_size,
-        num_classes=DIGITS_CLASSES,
+        num_classes=None,
         seed=getattr(args, "seed", 0),
+        steps_are_the_run=args.steps is not None,
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))

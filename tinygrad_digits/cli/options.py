@@ -137,3 +137,43 @@ def add_seed_arg(p: argparse.ArgumentParser, default: int | str = 0) -> None:
     """--seed, for weight init and batch order; default=SUPPRESS as in add_device_arg."""
     shown = 0 if default == argparse.SUPPRESS else default
     p.add_argument("--seed", type=int, default=default, help=f"random seed (default {shown})")
+
+
+def init_spec(text: str) -> str:
+    from ..training.models import parse_init
+
+    try:
+        parse_init(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip().lower()
+
+
+def add_init_args(p: argparse.ArgumentParser) -> None:
+    """--init and --no-bias: how a learner's post initialises its MLP, replayable."""
+    p.add_argument(
+        "--init",
+        type=init_spec,
+        default="default",
+        metavar="SPEC",
+        help="MLP weights: default, xavier, kaiming, normal:STD or uniform:LOW,HIGH "
+        "(default: each layer's default init)",
+    )
+    p.add_argument(
+        "--init-biases",
+        action="store_true",
+        help="draw the biases from --init's normal/uniform too (default: biases keep their init)",
+    )
+    p.add_argument("--no-bias", action="store_true", help="MLP layers without biases")
+
+
+def bce_loss(logits: Any, target: Any) -> Any:
+    """--loss bce: a sigmoid per output and binary cross-entropy against one-hot targets,
+    summed over the outputs and averaged over the samples (one output: the label is the
+    target)."""
+    from ..nn import functional as F
+
+    n, c = int(logits.shape[0]), int(logits.shape[1])
+    t = target.reshape(n, 1) if c == 1 else F.one_hot(target, c)
+    per = F.binary_cross_entropy_with_logits(logits, t.to(logits.dtype), reduction="sum")
+    return per / n

@@ -18,6 +18,8 @@ from .exceptions import DataFormatError, DatasetNotFoundError
 from .idx import read_idx_images, read_idx_labels
 
 __all__ = [
+    "LOGIC_GATES",
+    "logic_gate_arrays",
     "SOURCES",
     "load_digits_arrays",
     "load_mnist_arrays",
@@ -93,6 +95,18 @@ def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
         ) from exc
     bunch = load_digits()
     return bunch.data.astype(np.float32), bunch.target.astype(np.int64)
+
+
+LOGIC_GATES = {"or": (0, 1, 1, 1), "and": (0, 0, 0, 1), "xor": (0, 1, 1, 0)}
+
+
+def logic_gate_arrays(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The four rows of a two-input logic gate (or, and, xor) and its outputs: the first
+    network many learners build."""
+    if name not in LOGIC_GATES:
+        raise ValueError(f"unknown gate {name!r}; choose one of: {', '.join(LOGIC_GATES)}")
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+    return x, np.array(LOGIC_GATES[name], np.int64)
 
 
 def upsample_digits(x: np.ndarray) -> np.ndarray:

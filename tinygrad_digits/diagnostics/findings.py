@@ -21,11 +21,14 @@ CODES: dict[str, str] = {
     "labels_out_of_range": "data",
     "inputs_not_normalised": "data",
     "class_imbalance": "data",
+    "too_few_steps": "optimisation",
     "bottleneck": "model",
+    "weight_scale": "model",
     "sigmoid_mse": "model",
     "squashed_logits": "model",
     "mse_classification": "model",
     "initial_loss_high": "model",
+    "weight_penalty": "optimisation",
     "loss_nan": "optimisation",
     "nonfinite_gradients": "gradients",
     "lr_too_high": "optimisation",
@@ -33,9 +36,12 @@ CODES: dict[str, str] = {
     "weights_shrinking": "optimisation",
     "exploding_gradients": "gradients",
     "vanishing_gradients": "gradients",
+    "output_saturated": "activations",
     "saturated_units": "activations",
     "dead_relus": "activations",
     "constant_units": "activations",
+    "no_bias": "model",
+    "lr_not_the_cause": "optimisation",
     "loss_diverging": "loss",
     "loss_not_moving": "loss",
     "loss_stuck": "loss",
@@ -61,7 +67,9 @@ class Finding:
     (a likely reason it does not learn) or "info"; layer: what it concerns (a module's dotted
     name, or for viz a tensor such as "fc1.weight" or "Relu n7 in act") or None; message: what
     was measured; advice: the fix; value: the number behind it (viz: the gradient norm);
-    node: the graph node it was seen on ("n12"), for viz findings.
+    node: the graph node it was seen on ("n12"), for viz findings; gain: the share of the
+    loss a short trial of the fix removed beyond the set-up as it is (the doctor's measured
+    advice: the finding with the largest gain is the fix to try first).
     """
 
     code: str
@@ -71,6 +79,7 @@ class Finding:
     advice: str
     value: float | None = None
     node: str | None = None
+    gain: float | None = None  # the improvement a trial of the fix measured (share of the loss)
 
     @property
     def category(self) -> str:
@@ -87,9 +96,11 @@ class Finding:
         return self.format()
 
 
-def rank(f: Finding) -> tuple[int, int]:
-    """Sort key: most severe first; within a severity, the order of CODES (causes first)."""
-    return _SEVERITY_RANK.get(f.severity, 3), _CODE_RANK.get(f.code, 99)
+def rank(f: Finding) -> tuple[int, float, int]:
+    """Sort key: most severe first; within a severity, fixes a trial measured helping (the
+    largest gain first), then the order of CODES (causes first)."""
+    gain = -f.gain if f.gain is not None and f.gain > 0 else 0.0
+    return _SEVERITY_RANK.get(f.severity, 3), gain, _CODE_RANK.get(f.code, 99)
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

@@ -40,6 +40,10 @@ DEAD_FRACTION = 0.99
 CONSTANT_STD = 1e-3  # a unit whose output varies less than this carries no information...
 CONSTANT_UNITS = 0.5  # ...reported when this share of a layer's units is constant
 
+# A layer's weight std this many times off Xavier's sqrt(2 / (fan_in + fan_out)), either way:
+# the signal grows or fades by that factor at every layer.
+WEIGHT_SCALE = 10.0
+
 # --- data --------------------------------------------------------------------------------------
 SCALE_LIMIT = 3.0  # inputs whose mean or std is this far from ~0 / ~1 are unnormalised
 TINY_STD = 1e-2  # ...or tiny: a std below this (values near 0) usually means scaled twice

@@ -19,6 +19,8 @@ from ..diagnostics.thresholds import (
     INITIAL_LOSS_SLACK,
     SATURATED_ON,
     SATURATED_UNITS,
+    SATURATION_HIGH,
+    WEIGHT_SCALE,
 )
 
 
@@ -117,7 +119,19 @@ def check_loss_setup(trace: Trace, kind: str | None, num_classes: int | None) ->
             )
     if kind == "cross_entropy":
         squash = _squash_before_ce(trace)
-        if squash is not None:
+        if squash == "ReLU":
+            out.append(
+                Finding(
+                    "squashed_logits",
+                    WARNING,
+                    trace.layers[-1].name if trace.layers else None,
+                    "the outputs go through a ReLU before cross_entropy: every negative logit "
+                    "becomes 0 and passes back no gradient, so an output unit that goes negative "
+                    "for every input is dead for good and its class can never win",
+                    "remove the ReLU after the last layer: cross_entropy expects raw logits",
+                )
+            )
+        elif squash is not None:
             best = math.log(1 + (c - 1) / math.e) if c else 0.0
             floor = f" (at best ln(1 + {c - 1}/e) = {best:.3g})" if c else ""
             out.append(
@@ -141,9 +155,112 @@ def _squash_before_ce(trace: Trace) -> str | None:
     if not ce:
         return None
     for op in ops[: ce[0]]:
-        if op in ("Softmax", "Sigmoid"):
-            return op.lower()
+        if op in ("Softmax", "Sigmoid", "Relu"):
+            return {"Relu": "ReLU"}.get(op, op.lower())
     return None
+
+
+def check_weight_scale(weights: list[tuple[str, Any]], device: Any) -> list[Finding]:
+    """Each layer's weights against the standard inits: std far from Xavier's
+    sqrt(2 / (fan_in + fan_out)) (std·√fan_in ≈ 1 keeps the signal's scale), or all of one
+    sign (every unit then sums its inputs alike)."""
+    found: list[tuple[float, str, str]] = []
+    for name, p in weights:
+        if p.ndim < 2:
+            continue
+        w = device.to_numpy(p.data).astype(np.float64)
+        fan_in = int(np.prod(w.shape[1:]))
+        fan_out = int(w.shape[0]) * (int(np.prod(w.shape[2:])) if w.ndim > 2 else 1)
+        xavier = math.sqrt(2.0 / (fan_in + fan_out))
+        std = float(w.std())
+        ratio = std / xavier
+        one_sign = w.size > 1 and (bool((w >= 0).all()) or bool((w <= 0).all())) and std > 0
+        if not (ratio > WEIGHT_SCALE or ratio < 1 / WEIGHT_SCALE or one_sign):
+            continue
+        size = (
+            f"about {_times(ratio)}× Xavier's {xavier:.2g}"
+            if ratio >= 1
+            else f"about 1/{_times(1 / ratio)} of Xavier's {xavier:.2g}"
+        )
+        scale = std * math.sqrt(fan_in)
+        text = f"{name}'s weights have std {std:.3g}, {size} (std·√fan_in = {scale:.3g})"
+        if one_sign:
+            sign = "positive" if w.mean() > 0 else "negative"
+            text += f", and all are {sign}"
+        found.append((abs(math.log(max(ratio, 1e-30))) + (5.0 if one_sign else 0.0), name, text))
+    if not found:
+        return []
+    found.sort(key=lambda f: -f[0])
+    msg = "; ".join(t for _, _, t in found)
+    why = (
+        ": with every weight of one sign each unit sums its inputs the same way, so the units "
+        "stay alike"
+        if "all are" in msg
+        else ": the signal is scaled by std·√fan_in at every layer, so units saturate or fade"
+    )
+    return [
+        Finding(
+            "weight_scale",
+            WARNING,
+            found[0][1],
+            msg + why,
+            "start from a standard zero-centred init: nn.init.xavier_uniform_ for sigmoid/tanh "
+            "layers, nn.init.kaiming_uniform_(w, nonlinearity='relu') for ReLU, or the layers' "
+            "default init (--init xavier / kaiming / default on the command line)",
+            found[0][0],
+        )
+    ]
+
+
+def _times(x: float) -> str:
+    """A factor for people: 2.5, 14, 310."""
+    return f"{x:.2g}" if x < 10 else f"{x:.0f}"
+
+
+def check_bias(model: Any, trace: Trace) -> list[Finding]:
+    """No layer has a bias: every unit's output is pinned at act(0) where its inputs are 0."""
+    named = getattr(model, "named_parameters", None)
+    if named is None or not trace.layers:
+        return []
+    if any(name.split(".")[-1] == "bias" for name, _ in named()):
+        return []
+    return [
+        Finding(
+            "no_bias",
+            INFO,
+            None,
+            "no layer has a bias: each unit's output is fixed at act(0) (0.5 for a sigmoid) "
+            "for an all-zero input, and no unit can shift its threshold",
+            "give the layers a bias (nn.Linear(..., bias=True), the default)",
+        )
+    ]
+
+
+def check_output_saturation(outputs: Any, logits: bool) -> list[Finding]:
+    """Sigmoid outputs pinned at 0 or 1: their slope, and so every gradient, is ~0.
+    `outputs` are probabilities (a sigmoid in the model) or logits (a sigmoid in the loss)."""
+    o = np.asarray(outputs, dtype=np.float64)
+    if o.ndim != 2 or o.shape[0] < 2:
+        return []
+    limit = math.log(SATURATION_HIGH / (1 - SATURATION_HIGH))
+    pinned = np.abs(o) > limit if logits else (o < 1 - SATURATION_HIGH) | (o > SATURATION_HIGH)
+    stuck = pinned.mean(axis=0) >= SATURATED_ON
+    share = float(stuck.mean())
+    if share < SATURATED_UNITS:
+        return []
+    return [
+        Finding(
+            "output_saturated",
+            WARNING,
+            None,
+            f"{int(stuck.sum())} of {o.shape[1]} output units ({share:.0%}) are saturated: their "
+            f"sigmoid is pinned at 0 or 1 for at least {SATURATED_ON:.0%} of inputs, so they pass "
+            "back almost no gradient, right or wrong",
+            "start from smaller weights (see weight_scale) and normalised inputs; with a "
+            "cross-entropy loss on logits a wrong saturated output still gets a full gradient",
+            share,
+        )
+    ]
 
 
 def check_initial_loss(
@@ -227,8 +344,8 @@ def check_activations(
                 "inputs, where their slope, and so their gradient, is almost 0",
                 "normalise the inputs: large inputs drive the units into saturation"
                 if inputs_unnormalised
-                else "lower the learning rate, start from smaller weights "
-                "(nn.init.xavier_uniform_), or use ReLU hidden layers",
+                else "start from smaller weights (nn.init.xavier_uniform_; see weight_scale), "
+                "or use ReLU hidden layers",
             )
         )
     if dead:
@@ -278,6 +395,9 @@ def _grouped(
 __all__ = [
     "check_activations",
     "check_architecture",
+    "check_bias",
+    "check_output_saturation",
+    "check_weight_scale",
     "check_initial_loss",
     "check_loss_setup",
     "loss_kind",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..diagnostics.findings import ERROR, WARNING, Finding
+from ..diagnostics.findings import ERROR, INFO, WARNING, Finding
 from ..diagnostics.thresholds import (
     CONSTANT_PREDICTIONS,
     DIVERGING,
@@ -28,6 +28,7 @@ from ..diagnostics.thresholds import (
     STUCK,
     VANISHING_RATIO,
 )
+from .advice import explain_cost
 
 
 @dataclass
@@ -209,7 +210,10 @@ def check_weight_norms(h: TrainingHistory) -> list[Finding]:
             f"{keep:.3g} every step: use weight_decay around 1e-4 to 5e-4"
         )
     else:
-        advice = "the loss pulls the weights to 0: check the loss and the labels"
+        advice = (
+            "the loss pulls the weights to 0: look for a weight penalty written into the loss "
+            "(see weight_penalty), then check the loss and the labels"
+        )
     return [
         Finding(
             "weights_shrinking",
@@ -219,6 +223,47 @@ def check_weight_norms(h: TrainingHistory) -> list[Finding]:
             f"(x{factor:.2g}) in {h.steps} steps",
             advice,
             factor,
+        )
+    ]
+
+
+def check_weight_penalty(
+    share: float, ratio: float, per_weight: float, n_data: int, batch_size: int | None
+) -> list[Finding]:
+    """A weight penalty inside the loss, measured at the start: its share of the loss and its
+    gradient against the data's. Blamed when it dominates, cleared when it plays no part."""
+    m = f"λ/m = {per_weight:.3g}"
+    mistake = (
+        f"if it is λ/(2m)·ΣW², {m} here: m must be the number of training samples "
+        f"({n_data}), not the batch size"
+        + (
+            f" ({batch_size}), which makes it {n_data / batch_size:.3g}x too strong"
+            if batch_size and batch_size < n_data
+            else ""
+        )
+    )
+    if ratio >= 1.0 or share >= 0.5:
+        return [
+            Finding(
+                "weight_penalty",
+                WARNING,
+                None,
+                f"a weight penalty written into the loss is {share:.0%} of the loss, and its "
+                f"gradient is {ratio:.2g}x the data's: it pulls every weight towards 0 faster "
+                "than the data can shape them",
+                f"{mistake}; else lower λ until the penalty is a few percent of the loss",
+                share,
+            )
+        ]
+    return [
+        Finding(
+            "weight_penalty",
+            INFO,
+            None,
+            f"the loss includes a weight penalty: {share:.2%} of the loss, with a gradient "
+            f"{ratio:.2g}x the data's: λ plays no part in what goes wrong here",
+            f"nothing to change for it ({mistake})",
+            share,
         )
     ]
 
@@ -315,7 +360,7 @@ def check_loss_curve(
     before: float,
     after: float,
     baseline: float | None,
-    steps: int,
+    steps: int | str,
     kind: str | None,
     num_classes: int | None,
     causes: list[str],
@@ -331,7 +376,7 @@ def check_loss_curve(
                 "loss_diverging",
                 WARNING,
                 None,
-                f"the loss rose from {before:.4g} to {after:.4g} in {steps} steps",
+                f"the loss rose from {before:.4g} to {after:.4g} in {_steps(steps)}",
                 "lower the learning rate (x10); if it still rises, look for a sign error in a "
                 "custom loss" + because,
                 after / before if before else None,
@@ -343,7 +388,7 @@ def check_loss_curve(
                 "loss_not_moving",
                 WARNING,
                 None,
-                f"the loss barely moved in {steps} steps: {before:.4g} -> {after:.4g} "
+                f"the loss barely moved in {_steps(steps)}: {before:.4g} -> {after:.4g} "
                 f"({(after - before) / before:+.2%})",
                 ("fix the causes found: " + ", ".join(causes))
                 if causes
@@ -364,14 +409,17 @@ def check_loss_curve(
             and abs(after - math.log(num_classes)) < 0.1 * math.log(num_classes)
         ):
             msg = (
-                f"after {steps} steps the loss {after:.4g} is stuck near ln({num_classes}) = "
+                f"after {_steps(steps)} the loss {after:.4g} is stuck near ln({num_classes}) = "
                 f"{math.log(num_classes):.4g}: no better than giving each class 1/{num_classes}"
             )
         else:
             msg = (
-                f"after {steps} steps the loss {after:.4g} is no better than giving every input "
-                f"the same output ({baseline:.4g}): the network ignores its input"
+                f"after {_steps(steps)} the loss {after:.4g} is no better than giving every "
+                f"input the same output ({baseline:.4g}): the network ignores its input"
             )
+            words = explain_cost(after, num_classes)
+            if words:
+                msg += f" ({words})"
         return [
             Finding(
                 "loss_stuck",
@@ -386,6 +434,11 @@ def check_loss_curve(
             )
         ]
     return []
+
+
+def _steps(steps: int | str) -> str:
+    """'20 steps', or a caller's fuller text ('20 steps of 64 samples (0.71 epochs of 1797)')."""
+    return steps if isinstance(steps, str) else f"{steps} steps"
 
 
 def _because(causes: list[str]) -> str:
@@ -404,7 +457,7 @@ def prediction_probs(outputs: np.ndarray, bounded: bool) -> np.ndarray:
 
 
 def check_predictions(
-    probs: np.ndarray, labels: np.ndarray | None, steps: int, causes: list[str]
+    probs: np.ndarray, labels: np.ndarray | None, steps: int | str, causes: list[str]
 ) -> list[Finding]:
     """Predictions that ignore the input: collapsed to the uniform 1/C or to one class."""
     if probs.ndim != 2 or probs.shape[1] < 2 or probs.shape[0] < 2:
@@ -432,7 +485,7 @@ def check_predictions(
                     "predictions_uniform",
                     WARNING,
                     None,
-                    f"after {steps} steps every input gets about 1/{c} = {1 / c:.2g} for each "
+                    f"after {_steps(steps)} every input gets about 1/{c} = {1 / c:.2g} for each "
                     f"class (largest share {maxp:.2g} on average; outputs vary by only "
                     f"{spread / c:.2g} across inputs): the network predicts the average",
                     advice,
@@ -444,7 +497,7 @@ def check_predictions(
                 "predictions_one_class",
                 WARNING,
                 None,
-                f"after {steps} steps the network predicts class {top} for {share:.0%} of inputs "
+                f"after {_steps(steps)} the network predicts class {top} for {share:.0%} of inputs "
                 f"and its outputs barely depend on the input (they vary by {spread / c:.2g})",
                 advice,
                 share,
@@ -456,8 +509,8 @@ def check_predictions(
                 "predictions_one_class",
                 WARNING,
                 None,
-                f"after {steps} steps the network predicts class {top} for {share:.0%} of inputs, "
-                f"though no class makes up more than {label_share:.0%} of the labels",
+                f"after {_steps(steps)} the network predicts class {top} for {share:.0%} of "
+                f"inputs, though no class makes up more than {label_share:.0%} of the labels",
                 advice,
                 share,
             )
@@ -474,5 +527,6 @@ __all__ = [
     "check_predictions",
     "check_updates",
     "check_weight_norms",
+    "check_weight_penalty",
     "prediction_probs",
 ]

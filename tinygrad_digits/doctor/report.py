@@ -39,6 +39,7 @@ class Report:
     loss_kind: str | None = None
     num_classes: int | None = None
     layers: list[LayerRow] = field(default_factory=list)
+    cost_words: str | None = None  # the final loss in words, when it is a known plateau
 
     def __post_init__(self) -> None:
         self.findings = sort_findings(self.findings)
@@ -62,6 +63,12 @@ class Report:
         return not at_least(self.findings, WARNING)
 
     @property
+    def first_fix(self) -> Finding | None:
+        """The fix to try first: the worst finding, fixes that a trial measured helping
+        (the largest gain) ahead of the others."""
+        return self.findings[0] if self.findings and not self.ok else None
+
+    @property
     def codes(self) -> set[str]:
         return {f.code for f in self.findings}
 
@@ -83,6 +90,8 @@ class Report:
             "loss_kind": self.loss_kind,
             "num_classes": self.num_classes,
             "layers": [asdict(r) for r in self.layers],
+            "cost_words": self.cost_words,
+            "first_fix": self.first_fix.to_dict() if self.first_fix else None,
             "findings": [f.to_dict() for f in self.findings],
         }
 
@@ -98,6 +107,8 @@ class Report:
             if self.loss_kind == "cross_entropy" and self.num_classes:
                 line += f"; ln({self.num_classes}) = {math.log(self.num_classes):.4g}"
             lines.append(line)
+        if self.cost_words:
+            lines.append(f"  ({self.cost_words})")
         if self.layers:
             lines.append("")
             lines.append(_table(self.layers))
@@ -116,6 +127,9 @@ class Report:
             )
             lines.append(f"findings: {counts}")
             lines += ["  " + f.format().replace("\n", "\n  ") for f in self.findings]
+            first = self.first_fix
+            if first is not None:
+                lines.append(f"try first: {first.advice} [{first.code}]")
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -43,12 +43,16 @@ from ..diagnostics.probe import (
 from ..diagnostics.thresholds import FIRST_STEPS_HIGH, FIRST_STEPS_LOW, SATURATED_ON
 from ..training.callbacks import Callback
 from ..training.loop import TrainState, fit
+from .advice import explain_cost, lr_findings, one_way, quiet_when_learning, with_gain
 from .checks_data import check_inputs, check_labels, class_labels
 from .checks_model import (
     check_activations,
     check_architecture,
+    check_bias,
     check_initial_loss,
     check_loss_setup,
+    check_output_saturation,
+    check_weight_scale,
     loss_kind,
 )
 from .checks_training import (
@@ -60,15 +64,20 @@ from .checks_training import (
     check_predictions,
     check_updates,
     check_weight_norms,
+    check_weight_penalty,
     prediction_probs,
 )
 from .report import LayerRow, Report
+from .trials import Trial, TrialRunner, reinitialised, standardised, widened
 
 LossFn = Callable[[Any, Any], Any]
 QUICK_ROWS = 1024  # quick_checks looks at no more of the batch than this
 PROBE_ROWS = 512  # diagnose measures before/after on this fixed subset
 STATS_ROWS = 4096  # input statistics from at most this many samples
 QUICK_STEPS = 5  # quick_checks takes this many steps on a copy of the model
+TRIAL_STEPS = 50  # each trial run is at least this long...
+LONGEST_TRIAL = 800  # ...and the search for the end of the plateau no longer than this
+WIDE = 32  # the widen trial makes every hidden layer at least this wide
 _CAUSES = ("data", "model", "optimisation", "gradients", "activations")
 
 
@@ -139,13 +148,22 @@ def diagnose(
     batch_size: int = 64,
     num_classes: int | None = None,
     seed: int = 0,
+    trials: bool = True,
+    steps_are_the_run: bool = True,
 ) -> Report:
     """Run `steps` optimizer steps on random batches of (x, y) and report every finding.
 
     Trains `model` in place (pass a fresh model, or a copy). Measures the loss on a fixed
     subset before and after, the update-to-weight ratio and gradient norm of every weight
-    layer at every step, and units and predictions at the start and the end. `optimizer`
-    defaults to Adam(lr=1e-3), `loss_fn` to cross_entropy for integer labels.
+    layer at every step, and units and predictions at the start and the end. With `trials`
+    (the default) its advice is measured: short runs of copies of the model as it was, with
+    the same optimizer, data and loss, try a few learning rates and each cheap fix (wider
+    layers, default init, normalised inputs, more steps), and the report ranks the fixes by
+    what they gained. `steps_are_the_run`: `steps` is the length of the training run being
+    diagnosed (a learner's 5 iterations), so a loss still on its plateau after them is a
+    warning; False when `steps` is only the doctor's own look (the CLI's default), where a
+    set-up that leaves its plateau later learns. `optimizer` defaults to Adam(lr=1e-3),
+    `loss_fn` to cross_entropy for integer labels; any model, loss and data work.
     """
     from .. import optim
 
@@ -157,7 +175,7 @@ def diagnose(
     data = check_inputs(xh[stats_rows])
     unnormalised = any(f.code == "inputs_not_normalised" for f in data)
     if any(f.severity == ERROR for f in data):
-        return Report(data, summary=_describe_run(model, None, optimizer, 0, batch_size))
+        return Report(data, summary=_describe_run(model, None, optimizer, 0, batch_size, n))
     x_all, y_all = as_input(xh, device, dtype), as_input(yh, device, dtype)
     probe = np.sort(rng.choice(n, min(n, PROBE_ROWS), replace=False))
     xp_, yp_ = take_rows(x_all, probe), take_rows(y_all, probe)
@@ -174,11 +192,15 @@ def diagnose(
         "at initialisation",
         True,
         unnormalised,
-        decay=decay,
+        n_data=n,
+        batch_size=batch_size,
     )
-    summary = _describe_run(model, start, optimizer, steps, batch_size)
+    summary = _describe_run(model, start, optimizer, steps, batch_size, n)
     if start.stop:
         return Report(merge(data, start.findings), summary=summary, loss_before=start.loss)
+    runner = None
+    if trials and start.loss_fn is not None and start.weights:
+        runner = TrialRunner(model, optimizer, xh, yh, start.loss_fn, batch_size, probe, seed)
 
     hist = _train(model, x_all, y_all, start, optimizer, steps, batch_size, rng)
     when = f"after {hist.steps} steps"
@@ -199,27 +221,34 @@ def diagnose(
     change = None
     if start.loss is not None and end.loss is not None and start.loss > 0:
         change = abs(end.loss - start.loss) / start.loss
+    updates = [] if runner is not None else check_updates(hist, change, _note(unnormalised))
     training = (
         check_nonfinite(hist)
-        + check_updates(hist, change, advice_note=_note(unnormalised))
+        + updates
         + check_weight_norms(hist)
         + check_gradients(hist, f"over {hist.steps} steps")
     )
     found = merge(data, end.findings, training, start.findings)
+    ran = _ran(start, end, hist.steps)
+    stopped, learns = True, ran.learns
+    if runner is not None and math.isfinite(ran.before):
+        found, stopped, learns = _measured(runner, found, ran, steps, steps_are_the_run)
     causes = list(
         dict.fromkeys(f.code for f in found if f.severity != INFO and f.category in _CAUSES)
     )
     symptoms: list[Finding] = []
-    if end.loss is not None and start.loss is not None:
+    span = _span(hist.steps, batch_size, n)
+    if stopped and end.loss is not None and start.loss is not None:
         symptoms += check_loss_curve(
-            start.loss, end.loss, end.baseline, hist.steps, start.kind, start.num_classes, causes
+            start.loss, end.loss, end.baseline, span, start.kind, start.num_classes, causes
         )
-    if end.outputs is not None:
+    if stopped and end.outputs is not None:
         labels = class_labels(host(yp_))
         probs = prediction_probs(end.outputs, end.bounded_outputs)
-        symptoms += check_predictions(probs, labels, hist.steps, causes)
+        symptoms += check_predictions(probs, labels, span, causes)
+    findings = quiet_when_learning(merge(found, symptoms), learns)
     return Report(
-        merge(found, symptoms),
+        findings,
         summary=summary,
         steps=hist.steps,
         losses=hist.losses,
@@ -229,7 +258,76 @@ def diagnose(
         loss_kind=start.kind,
         num_classes=start.num_classes,
         layers=_rows(start, end, hist),
+        cost_words=explain_cost(end.loss, start.num_classes) if end.loss is not None else None,
     )
+
+
+def _ran(start: _Inspection, end: _Inspection, steps: int) -> Trial:
+    """The user's own run as a trial: the probe loss before and after, and the baseline."""
+    before = start.loss if start.loss is not None else math.nan
+    after = end.loss if end.loss is not None else math.nan
+    return Trial("as run", before, after, steps, end.baseline)
+
+
+def _span(steps: int, batch_size: int, n: int) -> str:
+    """'20 steps of 64 samples (0.71 epochs of 1797)': how much of the data a run saw."""
+    size = min(batch_size, n)
+    if size >= n:
+        return f"{steps} full-batch steps"
+    return f"{steps} steps of {size} samples ({steps * size / n:.2g} epochs of {n})"
+
+
+def _measured(
+    runner: TrialRunner, found: list[Finding], ran: Trial, steps: int, own: bool
+) -> tuple[list[Finding], bool, bool]:
+    """Learning-rate trials and, when the run did not learn, a trial of each cheap fix; the
+    findings get the gains measured. Also whether the loss really stopped (no longer run
+    leaves the plateau), and whether the set-up learns (its run or its trial)."""
+    if ran.learns:  # nothing to measure: a rate that learns is left alone
+        return found, False, True
+    length = max(steps, TRIAL_STEPS)
+    current, others = runner.learning_rates(length)
+    codes = {f.code for f in found}
+    flat = bool(
+        codes & {"vanishing_gradients", "saturated_units", "output_saturated", "dead_relus"}
+    )
+    lr = runner.lr
+    out = [f for f in found if f.code not in ("lr_too_high", "lr_too_low")]
+    if lr:
+        out = one_way(out + lr_findings(current, others, lr, flat))
+    if current.learns:  # it learns, given the trial's steps: nothing stops it
+        return out, False, True
+    wide = widened(runner.model, WIDE) if "bottleneck" in codes else None
+    if wide is not None:
+        label = f"every hidden layer ≥ {WIDE} units"
+        out = with_gain(out, "bottleneck", runner.run(label, length, model=wide), current)
+    if "weight_scale" in codes:
+        trial = runner.run("default init", length, model=reinitialised(runner.model))
+        out = with_gain(out, "weight_scale", trial, current)
+    if "inputs_not_normalised" in codes:
+        trial = runner.run("normalised inputs", length, x=standardised(runner.x))
+        out = with_gain(out, "inputs_not_normalised", trial, current)
+    if not current.finite or any(f.code.startswith("lr_too") for f in out):
+        return out, True, False  # the rate is the fix: no longer run at this one
+    longer = runner.run("longer", LONGEST_TRIAL, watch=True)
+    leave = longer.left_at
+    if leave is None or leave <= steps:
+        return out, True, False
+    gain = (ran.after - longer.after) / ran.after if ran.after > 0 else 1.0
+    who = "you ran" if own else "the doctor ran"
+    out.append(
+        Finding(
+            "too_few_steps",
+            WARNING if own else INFO,
+            None,
+            f"{who} {steps} steps; this loss leaves its plateau after about {leave} "
+            f"(measured: {longer.text()})",
+            f"train for at least {2 * leave} steps before judging the set-up",
+            float(leave),
+            gain=gain,
+        )
+    )
+    return out, False, not own
 
 
 def check_before_training(
@@ -328,8 +426,11 @@ def _inspect(
     optimizer: Any = None,
     baseline: bool = False,
     decay: bool = False,
+    n_data: int | None = None,
+    batch_size: int | None = None,
 ) -> _Inspection:
-    """Forward on (x, y); at the start also the set-up checks and one backward."""
+    """Forward on (x, y); at the start also the set-up checks and one backward. Weight decay
+    is never blamed at the start: no step has run yet."""
     ins = _Inspection()
     device = x.device
     with eval_mode(model), np.errstate(all="ignore"):
@@ -370,8 +471,14 @@ def _inspect(
             spread = float(np.mean(np.std(ins.outputs, axis=1)))
             ins.findings += check_initial_loss(ins.loss, ins.kind, c, spread, unnormalised)
         ins.stats = [unit_stats(a, device) for a in trace.hidden_activations()]
-        ins.findings += check_activations(ins.stats, when, unnormalised, decay)
+        ins.findings += check_activations(ins.stats, when, unnormalised, decay and not start)
         ins.weights = layer_weights(model, trace)
+        if ins.outputs is not None and "Sigmoid" in trace.output_ops():
+            in_model = "Sigmoid" in trace.model_ops[trace.last_layer_op + 1 :]
+            ins.findings += check_output_saturation(ins.outputs, logits=not in_model)
+        if start:
+            ins.findings += check_weight_scale(ins.weights, device)
+            ins.findings += check_bias(model, trace)
         if baseline and loss_fn is not None and isinstance(out, Tensor) and out.ndim >= 1:
             with no_grad():
                 const = out.detach().mean(dim=0, keepdim=True).expand(out.shape)
@@ -380,6 +487,7 @@ def _inspect(
             ins.findings += _gradients_at_start(
                 model, x, y, loss, ins, optimizer, when, unnormalised
             )
+            ins.findings += _penalty(model, ins, x, y, n_data or int(x.shape[0]), batch_size)
     return ins
 
 
@@ -456,6 +564,49 @@ def _gradients_at_start(
         if optimizer is not None:
             out += _first_steps(model, optimizer, weights, x, y, ins.loss_fn, _note(unnormalised))
     return out
+
+
+def _penalty(
+    model: Any, ins: _Inspection, x: Tensor, y: Tensor, n_data: int, batch_size: int | None
+) -> list[Finding]:
+    """A weight penalty written into the loss (λ/(2m)·ΣW²): the loss's gradient with the
+    network's output held fixed reaches the weights only through such a penalty. Its share of
+    the loss and of the gradient clear λ or blame it."""
+    trace, loss_fn = ins.trace, ins.loss_fn
+    if trace is None or not isinstance(trace.output, Tensor) or loss_fn is None or not ins.loss:
+        return []
+    weights = [p for _, p in ins.weights]
+    if not weights:
+        return []
+    params = list(model.parameters())
+    with _kept_grads(params), np.errstate(all="ignore"):
+        loss = loss_fn(model(x), y)
+        if not getattr(loss, "requires_grad", False):
+            return []
+        loss.backward()
+        total = [host(p.grad) if p.grad is not None else None for p in weights]
+    with _kept_grads(params), np.errstate(all="ignore"):
+        held = loss_fn(trace.output.detach(), y)
+        if not getattr(held, "requires_grad", False):
+            return []
+        held.backward()
+        pen = [host(p.grad) if p.grad is not None else None for p in weights]
+    pairs = [(host(p.detach()), g, t) for p, g, t in zip(weights, pen, total) if g is not None]
+    if not pairs:
+        return []
+    gw = sum(float((w * g).sum()) for w, g, _ in pairs)
+    ww = sum(float((w * w).sum()) for w, _, _ in pairs)
+    g_pen = math.sqrt(sum(float((g * g).sum()) for _, g, _ in pairs))
+    g_data = math.sqrt(sum(float(((t - g) ** 2).sum()) for _, g, t in pairs if t is not None))
+    if not (g_pen > 0 and ww > 0):
+        return []
+    return check_weight_penalty(
+        share=0.5 * gw / ins.loss,
+        ratio=g_pen / max(g_data, 1e-30),
+        per_weight=gw / ww,
+        n_data=n_data,
+        batch_size=batch_size,
+    )
 
 
 def _note(unnormalised: bool) -> str:
@@ -658,7 +809,7 @@ def _rows(start: _Inspection, end: _Inspection, hist: TrainingHistory) -> list[L
 
 
 def _describe_run(
-    model: Any, start: _Inspection | None, optimizer: Any, steps: int, batch_size: int
+    model: Any, start: _Inspection | None, optimizer: Any, steps: int, batch_size: int, n: int
 ) -> str:
     parts = []
     trace = start.trace if start is not None else None
@@ -678,7 +829,7 @@ def _describe_run(
         h = _hyper(optimizer)
         extra = f", weight_decay={h['weight_decay']:g}" if h["weight_decay"] else ""
         parts.append(f"{h['optimizer']}(lr={h['lr']:g}{extra})")
-    parts.append(f"{steps} steps of {batch_size}")
+    parts.append(_span(steps, batch_size, n))
     return ", ".join(parts)
 
 

@@ -31,12 +31,14 @@ __all__ = [
     "MODELS",
     "ModelSpec",
     "ModelUnavailableError",
+    "apply_init",
     "build_model",
     "cnn_settings",
     "describe",
     "input_is_flat",
     "make_config",
     "parse_hidden",
+    "parse_init",
     "register_model",
 ]
 
@@ -85,6 +87,55 @@ def parse_hidden(text: str | Sequence[int]) -> list[int]:
     if any(h < 1 for h in sizes):
         raise ValueError(f"hidden sizes must be positive integers, got {sizes}")
     return sizes
+
+
+INIT_SCHEMES = ("default", "xavier", "kaiming", "normal:STD", "uniform:LOW,HIGH")
+
+
+def parse_init(text: str) -> tuple[str, tuple[float, ...]]:
+    """'normal:0.01' -> ('normal', (0.01,)); 'uniform:-1,1' -> ('uniform', (-1.0, 1.0));
+    'xavier', 'kaiming', 'default' -> (name, ()). How learners' posts initialise, replayable."""
+    name, _, rest = text.strip().lower().partition(":")
+    try:
+        values = tuple(float(v) for v in rest.split(",")) if rest else ()
+    except ValueError:
+        values = (float("nan"),)
+    ok = {
+        "default": len(values) == 0,
+        "xavier": len(values) == 0,
+        "kaiming": len(values) == 0,
+        "normal": len(values) == 1 and values[0] >= 0,
+        "uniform": len(values) == 2 and values[0] < values[1],
+    }.get(name, False)
+    if not ok or not all(v == v and abs(v) != float("inf") for v in values):
+        raise ValueError(
+            f"unknown init {text!r}; use one of: {', '.join(INIT_SCHEMES)} "
+            "(e.g. normal:0.01 or uniform:-1,1)"
+        )
+    return name, values
+
+
+def apply_init(model: nn.Module, spec: str, *, biases: bool = False) -> nn.Module:
+    """Re-initialise every Linear/Conv2d weight of `model` by `spec` (see parse_init); with
+    `biases`, a normal/uniform spec draws the biases too (else they keep the default init)."""
+    name, values = parse_init(spec)
+    for module in model.modules():
+        weight = getattr(module, "weight", None)
+        if not isinstance(module, nn.Linear | nn.Conv2d) or weight is None:
+            continue
+        if name == "default":
+            module.reset_parameters()
+        elif name == "xavier":
+            nn.init.xavier_uniform_(weight)
+        elif name == "kaiming":
+            nn.init.kaiming_uniform_(weight, nonlinearity="relu")
+        targets = [weight] + ([module.bias] if biases and module.bias is not None else [])
+        for t in targets if name in ("normal", "uniform") else []:
+            if name == "normal":
+                nn.init.normal_(t, 0.0, values[0])
+            else:
+                nn.init.uniform_(t, values[0], values[1])
+    return model
 
 
 def make_config(
@@ -149,14 +200,18 @@ def input_is_flat(config: dict[str, Any]) -> bool:
 
 # --- the built-in architectures ------------------------------------------------------------
 def _build_mlp(config: dict[str, Any], device: DeviceLike, dtype: Any) -> nn.Module:
-    return nn.MLP(
+    model = nn.MLP(
         config["in_features"],
         hidden=config.get("hidden", [128, 64]),
         out_features=config.get("num_classes", 10),
         activation=config.get("activation", "relu"),
+        bias=config.get("bias", True),
         device=device,
         dtype=dtype,
     )
+    if config.get("init", "default") != "default":
+        apply_init(model, config["init"], biases=bool(config.get("init_biases", False)))
+    return model
 
 
 # Channels that pass through monotone activations can be pooled first: max(act(x)) equals

@@ -1,0 +1,281 @@
+"""Measured advice: short trial runs of the user's own set-up (same optimizer, data, init and
+loss) with one thing changed, so the doctor advises only what it saw work.
+
+Each trial trains a deep copy of the model as it was before the doctor's run, on the same
+seeded batches, and measures the loss on a fixed probe subset before and after. Learning-rate
+trials try a few rates around the current one (within sane bounds for the optimizer); fix
+trials widen the narrow layers, re-initialise the weights or normalise the inputs; the long
+trial runs the current set-up for longer to see whether it leaves its initial plateau.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Tensor
+from ..diagnostics.probe import (
+    as_input,
+    eval_mode,
+    host,
+    model_device,
+    model_float_dtype,
+    take_rows,
+)
+from .checks_data import class_labels
+
+LossFn = Callable[[Any, Any], Any]
+
+# Sane learning-rate bounds per optimizer family: trials never go outside them.
+LR_BOUNDS = {"sgd": (1e-4, 20.0), "adaptive": (1e-5, 0.1)}
+ANCHORS = {"sgd": (0.01, 0.1, 1.0), "adaptive": (1e-4, 1e-3, 1e-2)}
+BETTER = 0.1  # a trial must end with a loss at least 10% below the current rate's...
+LEARNS = 0.25  # ...and the current rate "learns well" when its loss fell by this share...
+BASELINE_MARGIN = 0.9  # ...to below this share of the constant-output loss
+MORE_RIGHT = 0.03  # a better trial also gets at least 3% more of the probe rows right
+
+
+@dataclass
+class Trial:
+    """One short run: what was changed, and the probe loss before and after."""
+
+    label: str
+    before: float
+    after: float
+    steps: int
+    baseline: float | None = None  # loss of the network's own mean output, after the run
+    left_at: int | None = None  # a watched run: the first step it measured learning at
+    accuracy: float | None = None  # on the probe rows, for class labels
+
+    @property
+    def finite(self) -> bool:
+        return math.isfinite(self.after)
+
+    @property
+    def drop(self) -> float:
+        """The share of the loss the run removed (-inf when it diverged)."""
+        if not self.finite or not self.before > 0:
+            return -math.inf
+        return (self.before - self.after) / self.before
+
+    @property
+    def learns(self) -> bool:
+        """The loss fell well, and below the loss of giving every input the same output."""
+        below = self.baseline is None or self.after < BASELINE_MARGIN * self.baseline
+        return self.finite and self.drop >= LEARNS and below
+
+    def text(self) -> str:
+        after = f"{self.after:.3g}" if self.finite else "NaN/inf"
+        acc = f" ({self.accuracy:.0%} right)" if self.accuracy is not None and self.finite else ""
+        return f"{self.label} → loss {self.before:.3g}→{after} in {self.steps} steps{acc}"
+
+
+def better(trial: Trial, than: Trial) -> bool:
+    """Whether `trial` measured clearly better than `than`: a lower loss, and no fewer right
+    answers on the probe rows."""
+    if not trial.finite:
+        return False
+    both = trial.accuracy is not None and than.accuracy is not None and than.finite
+    if both and trial.accuracy < than.accuracy + MORE_RIGHT:
+        return False
+    if not than.finite:
+        return trial.after < trial.before
+    return trial.after < (1 - BETTER) * than.after and trial.drop > than.drop + 0.02
+
+
+class TrialRunner:
+    """Runs trials of one set-up: a frozen copy of the model before training, its optimizer's
+    kind and settings, the data, the loss, the batch size and the seed."""
+
+    def __init__(
+        self,
+        model: Any,
+        optimizer: Any,
+        x: np.ndarray,
+        y: np.ndarray,
+        loss_fn: LossFn,
+        batch_size: int,
+        probe: np.ndarray,
+        seed: int,
+    ) -> None:
+        self.model = copy.deepcopy(model)
+        self.optimizer = optimizer
+        self.x, self.y = x, y
+        self.loss_fn = loss_fn
+        self.batch_size = batch_size
+        self.probe = probe
+        self.seed = seed
+
+    @property
+    def lr(self) -> float | None:
+        groups = getattr(self.optimizer, "param_groups", None) or [{}]
+        return groups[0].get("lr")
+
+    @property
+    def family(self) -> str:
+        name = type(self.optimizer).__name__.lower()
+        return "sgd" if name == "sgd" else "adaptive"
+
+    # --- one run ---------------------------------------------------------------------------
+    def run(
+        self,
+        label: str,
+        steps: int,
+        lr: float | None = None,
+        model: Any = None,
+        x: np.ndarray | None = None,
+        watch: bool = False,
+    ) -> Trial:
+        """Train a copy (of `model`, default the set-up's) for `steps` and measure it; with
+        `watch`, also every steps/32 steps, to find when it leaves its initial plateau."""
+        net = copy.deepcopy(model if model is not None else self.model)
+        xs = self.x if x is None else x
+        device, dtype = model_device(net), model_float_dtype(net)
+        x_all, y_all = as_input(xs, device, dtype), as_input(self.y, device, dtype)
+        xp, yp = take_rows(x_all, self.probe), take_rows(y_all, self.probe)
+        opt = self._optimizer(net, lr)
+        before = self._loss(net, xp, yp)
+        every = max(1, steps // 32)
+        left_at = None
+        for step, (xb, yb) in enumerate(self._batches(x_all, y_all, steps), 1):
+            opt.zero_grad()
+            with np.errstate(all="ignore"):
+                loss = self.loss_fn(net(xb), yb)
+                if not math.isfinite(float(loss.item())):
+                    return Trial(label, before, math.nan, steps)
+                loss.backward()
+            opt.step()
+            if watch and left_at is None and step % every == 0:
+                now = Trial(label, before, self._loss(net, xp, yp), step)
+                now.baseline = self._baseline(net, xp, yp)
+                if now.learns:
+                    left_at = step
+                    break
+        after = self._loss(net, xp, yp)
+        ran = left_at or steps
+        trial = Trial(label, before, after, ran, self._baseline(net, xp, yp), left_at)
+        trial.accuracy = self._accuracy(net, xp)
+        return trial
+
+    def _optimizer(self, net: Any, lr: float | None) -> Any:
+        """A fresh optimizer of the user's kind and settings on `net`'s parameters."""
+        params = list(net.parameters())
+        groups = []
+        for g in self.optimizer.param_groups:
+            settings = {k: v for k, v in g.items() if k != "params"}
+            if lr is not None:
+                settings["lr"] = lr
+            groups.append({**settings, "params": params})
+            break  # one group: the trial copies may not keep the user's grouping
+        return type(self.optimizer)(groups)
+
+    def _batches(self, x: Tensor, y: Tensor, steps: int) -> Iterator[tuple[Tensor, Tensor]]:
+        rng = np.random.default_rng(self.seed)
+        n = int(x.shape[0])
+        for _ in range(steps):
+            if n > self.batch_size:
+                idx = rng.choice(n, self.batch_size, replace=False)
+                yield take_rows(x, idx), take_rows(y, idx)
+            else:
+                yield x, y
+
+    def _loss(self, net: Any, x: Tensor, y: Tensor) -> float:
+        with no_grad(), eval_mode(net), np.errstate(all="ignore"):
+            value = float(self.loss_fn(net(x), y).item())
+        return value if math.isfinite(value) else math.nan
+
+    def _accuracy(self, net: Any, x: Tensor) -> float | None:
+        """The share of probe rows whose largest output is their class label."""
+        labels = class_labels(self.y[self.probe])
+        if labels is None or self.y.ndim != 1:
+            return None
+        with no_grad(), eval_mode(net), np.errstate(all="ignore"):
+            out = net(x)
+        if not isinstance(out, Tensor) or out.ndim != 2 or out.shape[1] < 2:
+            return None
+        pred = np.argmax(host(out), axis=1)
+        return float((pred == labels).mean())
+
+    def _baseline(self, net: Any, x: Tensor, y: Tensor) -> float | None:
+        """The loss of giving every input the network's mean output."""
+        with no_grad(), eval_mode(net), np.errstate(all="ignore"):
+            out = net(x)
+            if not isinstance(out, Tensor) or out.ndim < 1:
+                return None
+            const = out.mean(dim=0, keepdim=True).expand(out.shape)
+            try:
+                value = float(self.loss_fn(const, y).item())
+            except Exception:
+                return None
+        return value if math.isfinite(value) else None
+
+    # --- the trials --------------------------------------------------------------------------
+    def rates(self) -> list[float]:
+        """The current rate, 10x and 100x either side, and the optimizer's usual rates, inside
+        the sane bounds; rates within 3x of one already tried are dropped."""
+        lr = self.lr
+        lo, hi = LR_BOUNDS[self.family]
+        if not lr:
+            return []
+        candidates = [lr * f for f in (0.01, 0.1, 10.0, 100.0)] + list(ANCHORS[self.family])
+        out: list[float] = []
+        for r in sorted(candidates, key=lambda r: abs(math.log(r / lr))):
+            if lo <= r <= hi and all(abs(math.log(r / q)) > math.log(3) for q in [lr, *out]):
+                out.append(r)
+        return sorted(out[:4])
+
+    def learning_rates(self, steps: int) -> tuple[Trial, list[Trial]]:
+        """The current rate's trial and the others' (none when the current rate learns: a rate
+        that learns is left alone)."""
+        current = self.run(f"lr {self.lr:g}", steps)
+        if current.learns:
+            return current, []
+        return current, [self.run(f"lr {r:g}", steps, lr=r) for r in self.rates()]
+
+
+def widened(model: Any, width: int) -> Any | None:
+    """The MLP with every hidden layer at least `width` units, its weights resampled from each
+    layer's own values (the same init, the same scale and sign); None if not an nn.MLP."""
+    from .. import nn
+
+    if not isinstance(model, nn.MLP):
+        return None
+    linears = list(model.layers)
+    hidden = [max(int(layer.out_features), width) for layer in linears[:-1]]
+    bias = linears[0].bias is not None
+    wide = nn.MLP(model.in_features, hidden, model.out_features, model.act, bias=bias)
+    rng = np.random.default_rng(0)
+    for old, new in zip(linears, wide.layers):
+        for name in ("weight", "bias"):
+            src, dst = getattr(old, name), getattr(new, name)
+            if src is None or dst is None:
+                continue
+            values = host(src.detach()).ravel()
+            sample = rng.choice(values, size=dst.shape).astype(values.dtype)
+            dst.data = sample  # the new MLP is still on the CPU
+    return wide.to(model_device(model))
+
+
+def reinitialised(model: Any) -> Any:
+    """A copy with every layer's default init (reset_parameters)."""
+    clone = copy.deepcopy(model)
+    for module in clone.modules():
+        reset = getattr(module, "reset_parameters", None)
+        if callable(reset):
+            reset()
+    return clone
+
+
+def standardised(x: np.ndarray) -> np.ndarray:
+    """x shifted and scaled to mean 0, std 1 over all its values."""
+    xf = x.astype(np.float32)
+    return (xf - xf.mean()) / max(float(xf.std()), 1e-12)
+
+
+__all__ = ["Trial", "TrialRunner", "better", "reinitialised", "standardised", "widened"]
