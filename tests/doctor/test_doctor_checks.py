@@ -225,9 +225,10 @@ def test_update_ratio_thresholds() -> None:
     assert check_updates(_history([1e-3, 3e-3]), 0.2) == []
     (high,) = check_updates(_history([1e-3, 0.5]), 0.2)
     assert high.code == "lr_too_high" and high.layer == "l1" and "lr=0.1" in high.message
-    assert "about 5e-4" in high.advice  # 0.1 * 3e-3 / 0.5 = 6e-4, rounded down to 5e-4
+    # step sizes alone give no rate (that would be extrapolated): the trials measure one
+    assert "tries a few rates" in high.advice and "about" not in high.advice
     (low,) = check_updates(_history([1e-7, 2e-6]), 0.5)
-    assert low.code == "lr_too_low" and low.layer == "l1" and "about 5e" in low.advice
+    assert low.code == "lr_too_low" and low.layer == "l1" and "tries a few rates" in low.advice
     # slowish updates only count as too low when the loss is not moving either
     assert check_updates(_history([5e-5, 5e-5]), 0.2) == []
     assert codes(check_updates(_history([5e-5, 5e-5]), 0.001)) == ["lr_too_low"]

@@ -208,8 +208,12 @@ def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarr
         args.csv = args.csv or config.get("csv")
         args.dataset = config.get("dataset", "digits") if args.dataset == "digits" else args.dataset
         args.dataset = "digits" if args.dataset == "csv" else args.dataset
-        if args.lr is None:
-            args.lr = config.get("training", {}).get("lr")
+        training = config.get("training", {})
+        if args.lr is None:  # the run's own optimizer, rate and loss, unless given
+            args.lr = training.get("lr")
+            args.optimizer = training.get("optimizer", args.optimizer)
+        if args.loss == "cross_entropy":
+            args.loss = training.get("loss", "cross_entropy")
         x, y, outputs = _data(args)
     else:
         x, y, outputs = _data(args)
@@ -222,6 +226,8 @@ def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarr
             model.to(device)
     loss_fn = _loss(args, outputs, len(x), model)
     params = model.parameters()
+    if args.optimizer not in ("adam", "sgd"):  # a saved run's adamw or rmsprop
+        args.optimizer = "adam"
     if args.optimizer == "sgd":
         lr = args.lr if args.lr is not None else 0.1
         opt = optim.SGD(params, lr=lr, momentum=args.momentum, weight_decay=args.weight_decay)

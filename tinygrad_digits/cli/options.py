@@ -167,6 +167,18 @@ def add_init_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-bias", action="store_true", help="MLP layers without biases")
 
 
+def init_extra(args: argparse.Namespace, model: str) -> dict[str, Any]:
+    """The MLP's --init and --no-bias for its config (only what differs from the default)."""
+    if model != "mlp":
+        return {}
+    extra: dict[str, Any] = {}
+    if args.init != "default":
+        extra.update(init=args.init, init_biases=bool(args.init_biases))
+    if args.no_bias:
+        extra["bias"] = False
+    return extra
+
+
 def bce_loss(logits: Any, target: Any) -> Any:
     """--loss bce: a sigmoid per output and binary cross-entropy against one-hot targets,
     summed over the outputs and averaged over the samples (one output: the label is the

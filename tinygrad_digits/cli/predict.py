@@ -96,6 +96,9 @@ def run(args: argparse.Namespace) -> int:
             for image, save in zip(args.images, saves)
         ]
     )
+    from ..doctor.checks_image import warn_about_images  # the predict-time check
+
+    warn_about_images(config, pixels, args.images)
     probs = probabilities(model, pixels, config, device)
     top = min(args.top, probs.shape[1])
     results = []

@@ -18,9 +18,12 @@ from .options import (
     add_cnn_args,
     add_data_args,
     add_device_arg,
+    add_init_args,
+    bce_loss,
     cnn_extra,
     fraction,
     hidden_sizes,
+    init_extra,
     momentum,
     non_negative_float,
     positive_float,
@@ -64,6 +67,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     add_cnn_args(t)
     t.add_argument("--activation", default=DEFAULTS["activation"], choices=ACTIVATIONS)
+    add_init_args(t)
+    t.add_argument(
+        "--loss",
+        default="cross_entropy",
+        choices=["cross_entropy", "bce"],
+        help="cross_entropy on logits (default), or bce: a sigmoid per output and binary "
+        "cross-entropy summed over the outputs (label smoothing does not apply)",
+    )
     t.add_argument(
         "--epochs", type=positive_int, help=f"how many epochs (default {DEFAULTS['epochs']})"
     )
@@ -257,6 +268,7 @@ def _train(args: argparse.Namespace, out: Path) -> int:
         hidden=args.hidden,
         activation=args.activation,
         **cnn_extra(args, args.model),
+        **init_extra(args, args.model),
         dataset=dataset_name,
         csv=str(Path(args.csv).resolve()) if args.csv else None,
         test_csv=str(Path(args.test_csv).resolve()) if args.test_csv else None,
@@ -269,6 +281,7 @@ def _train(args: argparse.Namespace, out: Path) -> int:
             "epochs": args.epochs,
             "batch_size": args.batch_size,
             "label_smoothing": args.label_smoothing,
+            "loss": args.loss,
             "weight_decay": args.weight_decay,
             "val_fraction": args.val_fraction,
             "seed": args.seed,
@@ -279,6 +292,8 @@ def _train(args: argparse.Namespace, out: Path) -> int:
     smoothing = args.label_smoothing
 
     def loss_fn(logits: Any, target: Any) -> Any:
+        if args.loss == "bce":
+            return bce_loss(logits, target)
         return F.cross_entropy(logits, target, label_smoothing=smoothing)
 
     train_loader = DataLoader(

@@ -59,7 +59,6 @@ RATIO_HIGH = 0.2  # median over the steps, any layer
 RATIO_JUMP = 1.0  # any single step: the weights changed by more than their own size
 RATIO_LOW = 1e-5  # median, the fastest-learning layer
 RATIO_SLOW = 1e-4  # ...this slow counts too when the loss is not moving either
-RATIO_TARGET_HIGH, RATIO_TARGET_LOW = 3e-3, 1e-3  # what the advised learning rate aims at
 # quick_checks' first steps: wider than diagnose's medians over random batches, since Adam's
 # first steps move every weight by ~lr.
 FIRST_STEPS_HIGH, FIRST_STEPS_LOW = 0.5, 1e-6

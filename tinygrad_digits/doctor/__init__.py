@@ -17,6 +17,7 @@ from ..diagnostics.findings import (
     format_findings,
     sort_findings,
 )
+from .checks_image import check_image, warn_about_images
 from .report import LayerRow, Report
 from .runner import check_before_training, diagnose, quick_checks, run_doctor_checks
 
@@ -30,9 +31,11 @@ __all__ = [
     "Report",
     "at_least",
     "check_before_training",
+    "check_image",
     "diagnose",
     "format_findings",
     "quick_checks",
     "run_doctor_checks",
     "sort_findings",
+    "warn_about_images",
 ]

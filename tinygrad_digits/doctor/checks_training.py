@@ -22,8 +22,6 @@ from ..diagnostics.thresholds import (
     RATIO_JUMP,
     RATIO_LOW,
     RATIO_SLOW,
-    RATIO_TARGET_HIGH,
-    RATIO_TARGET_LOW,
     SHRINK,
     STUCK,
     VANISHING_RATIO,
@@ -84,16 +82,6 @@ class TrainingHistory:
         return len(self.losses)
 
 
-def _round_lr(lr: float) -> str:
-    """A learning rate rounded to 1, 2 or 5 times a power of ten."""
-    if not lr > 0 or not math.isfinite(lr):
-        return "a smaller value"
-    exp = math.floor(math.log10(lr))
-    mant = lr / 10**exp
-    mant = 5 if mant >= 5 else 2 if mant >= 2 else 1
-    return f"{mant * 10**exp:.0e}".replace("e-0", "e-").replace("e+00", "").replace("e+0", "e")
-
-
 def check_nonfinite(h: TrainingHistory) -> list[Finding]:
     """NaN/inf in the loss (with what anomaly mode found) or in a gradient."""
     out: list[Finding] = []
@@ -128,6 +116,13 @@ def check_nonfinite(h: TrainingHistory) -> list[Finding]:
     return out
 
 
+# quick_checks sees the step sizes only; which rate learns is measured by diagnose's trials.
+_TRIALS = (
+    "`tinygrad-digits doctor` (or doctor.diagnose) tries a few rates on your set-up and "
+    "names one it measured learning"
+)
+
+
 def check_updates(
     h: TrainingHistory,
     loss_change: float | None,
@@ -152,8 +147,6 @@ def check_updates(
             layer, ratio, how = worst, worst.median_ratio, over
         else:
             layer, ratio, how = jumpiest, jumpiest.max_ratio, "in a single step"
-        # aim at a healthy ratio, but never suggest more than 1000x lower in one go
-        target = _round_lr(lr * max(RATIO_TARGET_HIGH / ratio, 1e-3)) if lr else "10-100x lower"
         out.append(
             Finding(
                 "lr_too_high",
@@ -161,7 +154,7 @@ def check_updates(
                 layer.name,
                 f"each step changes {layer.name}'s weights by |Δw|/|w| = {ratio:.2g} ({how}; "
                 f"about 1e-3 is healthy): {lr_text} is far too high",
-                f"lower the learning rate to about {target}{advice_note}",
+                f"lower the learning rate{advice_note}; {_TRIALS}",
                 ratio,
             )
         )
@@ -172,7 +165,6 @@ def check_updates(
         ratio < max(low, RATIO_SLOW) and loss_change is not None and loss_change < NOT_MOVING
     )
     if slow:
-        target = _round_lr(lr * RATIO_TARGET_LOW / max(ratio, 1e-12)) if lr else "10-1000x higher"
         out.append(
             Finding(
                 "lr_too_low",
@@ -181,7 +173,7 @@ def check_updates(
                 f"each step changes the weights by |Δw|/|w| = {ratio:.2g} at most ({over}, in "
                 f"{best.name}, the fastest-learning layer; about 1e-3 is healthy): {lr_text} is "
                 "far too low",
-                f"raise the learning rate to about {target}",
+                f"raise the learning rate; {_TRIALS}",
                 ratio,
             )
         )
