@@ -364,3 +364,21 @@ def test_conv_layers_are_named_and_checked(digits) -> None:
     assert "gets no gradient at all" in found["vanishing_gradients"].message
     report = doctor.diagnose(model, images, y, steps=3)
     assert report.layers[0].shape == (8, 1, 3, 3) and report.layers[0].activation == "relu"
+
+
+def test_a_weight_penalty_with_m_the_batch_size_is_blamed(digits) -> None:
+    """Ng's λ/(2m)·ΣW² with m taken as the batch size: the penalty dominates the gradient."""
+    x, y = digits
+    tg.manual_seed(0)
+    model = nn.MLP(64, [32], 10)
+    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
+
+    def cost(out, labels):
+        return F.cross_entropy(out, labels) + sum((w * w).sum() for w in weights) * (200 / 128)
+
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    report = doctor.diagnose(model, x, y, cost, opt, steps=5, batch_size=64)
+    (penalty,) = report.by_code("weight_penalty")
+    assert penalty.severity == "warning", report.format()
+    assert "λ/m = 3.12" in penalty.advice and "not the batch size (64)" in penalty.advice
+    assert "28.1x too strong" in penalty.advice  # 1797 / 64

@@ -61,7 +61,7 @@ def test_add_parser_registers_the_subcommand() -> None:
     cli_doctor.add_parser(sub)
     args = parser.parse_args(["doctor", "--hidden", "64,4,4", "--lr", "0.5", "--unnormalised"])
     assert args.command == "doctor" and args.hidden == [64, 4, 4]
-    assert args.lr == 0.5 and args.unnormalised and args.steps == 20
+    assert args.lr == 0.5 and args.unnormalised and args.steps is None  # the doctor: 20
     assert parser.parse_args(["doctor", "--hidden", ""]).hidden == []
 
 
@@ -121,3 +121,48 @@ def test_the_words_quoted_in_the_docs_are_the_doctors(argv: str, capsys) -> None
     quoted = [line.strip() for line in out.splitlines() if line.strip()]
     missing = [line for line in quoted if _no_numbers(line) not in page_words]
     assert not missing, "docs/doesnt-learn.md is out of date:\n" + "\n".join(missing)
+
+
+def test_a_learners_or_gate_replays_from_the_command_line(capsys) -> None:
+    argv = shlex.split(
+        "--dataset or --hidden 6 --activation sigmoid --no-bias --init normal:0.01 --loss mse "
+        "--optimizer sgd --lr 1e-6 --batch-size 4 --steps 50 --json"
+    )
+    assert cli_doctor.main(argv) == 1
+    data = json.loads(capsys.readouterr().out)
+    found = {f["code"]: f for f in data["findings"]}
+    assert data["summary"].startswith("2-6-1 MLP (sigmoid), mse loss, SGD(lr=1e-06)")
+    assert found["lr_too_low"]["value"] >= 0.1 and found["no_bias"]["severity"] == "info"
+    assert data["first_fix"]["code"] == "lr_too_low"
+
+
+def test_bce_with_an_l2_penalty_clears_lambda(capsys) -> None:
+    argv = shlex.split(
+        "--hidden 32 --activation sigmoid --loss bce --l2 1 --optimizer sgd --lr 0.5 --json"
+    )
+    assert cli_doctor.main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    (penalty,) = [f for f in data["findings"] if f["code"] == "weight_penalty"]
+    assert penalty["severity"] == "info" and "plays no part" in penalty["message"]
+    assert "bce loss" in data["summary"]
+
+
+@pytest.mark.parametrize("spec", ["gauss:1", "normal:", "uniform:1,0", "normal:-1"])
+def test_a_bad_init_is_a_usage_error(spec: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli_doctor.main(["--init", spec])
+    assert exit_.value.code == 2 and "normal:STD" in capsys.readouterr().err
+
+
+def test_a_saved_run_is_diagnosed_with_its_own_settings(tmp_path, capsys) -> None:
+    from tinygrad_digits.cli.entry import main
+
+    out = tmp_path / "run"
+    argv = "train --hidden 32 --loss bce --init xavier --no-bias --optimizer sgd --lr 0.5"
+    argv += f" --epochs 1 --no-plots --no-progress --no-doctor --out {out}"
+    assert main(shlex.split(argv)) == 0
+    capsys.readouterr()
+    assert cli_doctor.main(["--run", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["summary"].startswith("64-32-10 MLP (relu), bce loss, SGD(lr=0.5)")
+    assert "no_bias" in {f["code"] for f in data["findings"]}

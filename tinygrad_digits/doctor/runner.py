@@ -68,7 +68,7 @@ from .checks_training import (
     prediction_probs,
 )
 from .report import LayerRow, Report
-from .trials import Trial, TrialRunner, reinitialised, standardised, widened
+from .trials import Trial, TrialRunner, reinitialise, restore, snapshot, standardised, widened
 
 LossFn = Callable[[Any, Any], Any]
 QUICK_ROWS = 1024  # quick_checks looks at no more of the batch than this
@@ -232,7 +232,9 @@ def diagnose(
     ran = _ran(start, end, hist.steps)
     stopped, learns = True, ran.learns
     if runner is not None and math.isfinite(ran.before):
+        trained = snapshot(model)
         found, stopped, learns = _measured(runner, found, ran, steps, steps_are_the_run)
+        restore(model, trained)  # the model as the doctor's own run left it
     causes = list(
         dict.fromkeys(f.code for f in found if f.severity != INFO and f.category in _CAUSES)
     )
@@ -297,12 +299,13 @@ def _measured(
         out = one_way(out + lr_findings(current, others, lr, flat))
     if current.learns:  # it learns, given the trial's steps: nothing stops it
         return out, False, True
+    restore(runner.model, runner.initial)  # widen the model as it started
     wide = widened(runner.model, WIDE) if "bottleneck" in codes else None
     if wide is not None:
         label = f"every hidden layer ≥ {WIDE} units"
         out = with_gain(out, "bottleneck", runner.run(label, length, model=wide), current)
     if "weight_scale" in codes:
-        trial = runner.run("default init", length, model=reinitialised(runner.model))
+        trial = runner.run("default init", length, prepare=reinitialise)
         out = with_gain(out, "weight_scale", trial, current)
     if "inputs_not_normalised" in codes:
         trial = runner.run("normalised inputs", length, x=standardised(runner.x))

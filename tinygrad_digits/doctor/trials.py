@@ -1,8 +1,10 @@
 """Measured advice: short trial runs of the user's own set-up (same optimizer, data, init and
 loss) with one thing changed, so the doctor advises only what it saw work.
 
-Each trial trains a deep copy of the model as it was before the doctor's run, on the same
-seeded batches, and measures the loss on a fixed probe subset before and after. Learning-rate
+Each trial trains the model itself, put back to its state before the doctor's run (so a loss
+that reads the model's own weights, as a penalty written into the loss does, still sees
+them), on the same seeded batches, and measures the loss on a fixed probe subset before and
+after; the caller puts the model's state back afterwards (`snapshot` / `restore`). Learning-rate
 trials try a few rates around the current one (within sane bounds for the optimizer); fix
 trials widen the narrow layers, re-initialise the weights or normalise the inputs; the long
 trial runs the current set-up for longer to see whether it leaves its initial plateau.
@@ -10,7 +12,6 @@ trial runs the current set-up for longer to see whether it leaves its initial pl
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -104,7 +105,8 @@ class TrialRunner:
         probe: np.ndarray,
         seed: int,
     ) -> None:
-        self.model = copy.deepcopy(model)
+        self.model = model
+        self.initial = snapshot(model)
         self.optimizer = optimizer
         self.x, self.y = x, y
         self.loss_fn = loss_fn
@@ -131,10 +133,17 @@ class TrialRunner:
         model: Any = None,
         x: np.ndarray | None = None,
         watch: bool = False,
+        prepare: Callable[[Any], Any] | None = None,
     ) -> Trial:
-        """Train a copy (of `model`, default the set-up's) for `steps` and measure it; with
-        `watch`, also every steps/32 steps, to find when it leaves its initial plateau."""
-        net = copy.deepcopy(model if model is not None else self.model)
+        """Train the set-up's model from its initial state (after `prepare(model)`, e.g. a
+        re-initialisation), or another `model` (a widened one), for `steps` and measure it;
+        with `watch`, also every steps/32 steps, to find when it leaves its plateau."""
+        net = model
+        if net is None:
+            net = self.model
+            restore(net, self.initial)
+            if prepare is not None:
+                prepare(net)
         xs = self.x if x is None else x
         device, dtype = model_device(net), model_float_dtype(net)
         x_all, y_all = as_input(xs, device, dtype), as_input(self.y, device, dtype)
@@ -262,14 +271,25 @@ def widened(model: Any, width: int) -> Any | None:
     return wide.to(model_device(model))
 
 
-def reinitialised(model: Any) -> Any:
-    """A copy with every layer's default init (reset_parameters)."""
-    clone = copy.deepcopy(model)
-    for module in clone.modules():
+def reinitialise(model: Any) -> None:
+    """Give every layer its default init (reset_parameters), in place."""
+    for module in model.modules():
         reset = getattr(module, "reset_parameters", None)
         if callable(reset):
             reset()
-    return clone
+
+
+def snapshot(model: Any) -> dict[str, Any]:
+    """Copies of every parameter's and buffer's array, by name."""
+    return {k: t.data * 1 for k, t in model.state_dict().items()}  # * 1: a copy on any device
+
+
+def restore(model: Any, state: dict[str, Any]) -> None:
+    """Put a snapshot back into the model's own tensors (their gradients cleared)."""
+    live = model.state_dict(keep_vars=True)
+    for k, data in state.items():
+        live[k].data = data * 1
+        live[k].grad = None
 
 
 def standardised(x: np.ndarray) -> np.ndarray:
@@ -278,4 +298,13 @@ def standardised(x: np.ndarray) -> np.ndarray:
     return (xf - xf.mean()) / max(float(xf.std()), 1e-12)
 
 
-__all__ = ["Trial", "TrialRunner", "better", "reinitialised", "standardised", "widened"]
+__all__ = [
+    "Trial",
+    "TrialRunner",
+    "better",
+    "reinitialise",
+    "restore",
+    "snapshot",
+    "standardised",
+    "widened",
+]
