@@ -114,6 +114,17 @@ def with_gain(
     return out
 
 
+# What only a network that does not learn gets: symptoms of a stopped loss, and the rate
+# trials' "no rate did better".
+_STOPPED = (
+    "loss_stuck",
+    "loss_not_moving",
+    "predictions_uniform",
+    "predictions_one_class",
+    "lr_not_the_cause",
+)
+
+
 def quiet_when_learning(findings: list[Finding], learns: bool) -> list[Finding]:
     """Warnings only for what stops learning: on a network whose loss falls well, every
     warning becomes a note (errors stay), and nothing is called stuck."""

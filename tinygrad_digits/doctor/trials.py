@@ -39,7 +39,6 @@ ANCHORS = {"sgd": (0.01, 0.1, 1.0), "adaptive": (1e-4, 1e-3, 1e-2)}
 BETTER = 0.1  # a trial must end with a loss at least 10% below the current rate's...
 LEARNS = 0.25  # ...and the current rate "learns well" when its loss fell by this share...
 BASELINE_MARGIN = 0.9  # ...to below this share of the constant-output loss
-MORE_RIGHT = 0.03  # a better trial also gets at least 3% more of the probe rows right
 
 
 @dataclass
@@ -78,12 +77,12 @@ class Trial:
 
 
 def better(trial: Trial, than: Trial) -> bool:
-    """Whether `trial` measured clearly better than `than`: a lower loss, and no fewer right
-    answers on the probe rows."""
+    """Whether `trial` measured clearly better than `than`: a clearly lower loss, and no
+    fewer right answers on the probe rows (a lower loss can hide worse answers)."""
     if not trial.finite:
         return False
     both = trial.accuracy is not None and than.accuracy is not None and than.finite
-    if both and trial.accuracy < than.accuracy + MORE_RIGHT:
+    if both and trial.accuracy < than.accuracy:
         return False
     if not than.finite:
         return trial.after < trial.before
