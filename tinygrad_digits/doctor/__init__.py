@@ -2,7 +2,11 @@
 
 `quick_checks(model, x, y)` runs the cheap checks on one batch before training;
 `diagnose(model, x, y, loss_fn, optimizer, steps=20)` runs a few real steps and returns a
-`Report` of every finding, each a measured, one-line diagnosis with the fix. Findings are data
+`Report` of every finding, each a measured, one-line diagnosis with the fix; when the run does
+not learn, short trials of the same set-up (other learning rates, wider layers, the default
+init, normalised inputs, more steps) measure each fix, and the report ranks them by what they
+gained (`Report.first_fix`). `check_image(pixels, config)` is predict's check of a picture
+against the training images. Findings are data
 (`Finding`: code, severity, layer, message, advice, value) for notebooks; `Report.print()`
 and `format_findings` turn them into text. NaN hunting: `tinygrad_digits.detect_anomaly()`.
 """
