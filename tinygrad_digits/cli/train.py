@@ -220,7 +220,7 @@ _RUN_OPTIONS = (
     "dataset", "dataset_given", "csv", "test_csv", "data_dir", "download", "model", "hidden",
     "channels", "batch_norm", "dropout", "activation", "epochs", "batch_size", "lr", "optimizer",
     "momentum", "momentum_given", "weight_decay", "label_smoothing", "val_fraction", "device",
-    "seed", "no_plots",
+    "seed", "no_plots", "init", "init_biases", "no_bias", "loss",
 )  # fmt: skip
 
 
