@@ -135,6 +135,10 @@ def _ink_high(grey: np.ndarray, invert: bool | None, name: str) -> np.ndarray:
     return ink
 
 
+def _quadratic_terms(ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    return np.stack([np.ones_like(ys), ys, xs, ys * ys, xs * xs, ys * xs], axis=-1)
+
+
 def _paper_level(ink: np.ndarray) -> np.ndarray:
     """The paper's brightness at every pixel: a smooth (quadratic) surface fitted to the paper
     alone, so a shadow or light falling across the page is flattened away. Ink, frames and specks
@@ -148,8 +152,7 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
     )
     ys, xs = np.indices(small.shape, dtype=np.float64)
     ys, xs = (ys + 0.5) * factor / h, (xs + 0.5) * factor / w
-    terms = np.stack([np.ones_like(ys), ys, xs, ys * ys, xs * xs, ys * xs], axis=-1)
-    a, z = terms.reshape(-1, 6), small.ravel()
+    a, z = _quadratic_terms(ys, xs).reshape(-1, 6), small.ravel()
     paper = float(np.median(z))
     keep = z <= paper + (z.max() - paper) / 2  # a first guess: what is nearer paper than ink
     for _ in range(4):
@@ -159,7 +162,7 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
         spread = 1.4826 * np.median(np.abs(residual[keep] - np.median(residual[keep])))
         keep = residual < np.median(residual[keep]) + 3 * spread + 0.02
     yy, xx = np.meshgrid((np.arange(h) + 0.5) / h, (np.arange(w) + 0.5) / w, indexing="ij")
-    return coef[0] + coef[1] * yy + coef[2] * xx + coef[3] * yy**2 + coef[4] * xx**2 + coef[5] * yy * xx
+    return _quadratic_terms(yy, xx) @ coef
 
 
 def _without_ruling(ink: np.ndarray) -> np.ndarray:
