@@ -167,6 +167,25 @@ def test_predict_text_and_single_show_input(trained, pictures, tmp_path):
     assert target.is_file()
 
 
+def test_predict_shows_the_clean_up_steps_and_warns_of_doubts(trained, pictures, tmp_path):
+    out, _ = trained
+    target = tmp_path / "seen.png"
+    result = run("predict", str(out), str(pictures["0_plain"]), "--show-input", str(target))
+    assert result.returncode == 0, result.stderr
+    steps = Image.open(tmp_path / "seen_steps.png")
+    assert steps.height == 140 and steps.width > 4 * 140  # five panels side by side
+    two = Image.new("L", (400, 200), 255)  # two digits in one picture: ambiguous ink
+    pen = ImageDraw.Draw(two)
+    pen.ellipse((30, 30, 150, 170), outline=0, width=14)
+    pen.line([(300, 30), (300, 170)], fill=0, width=14)
+    two.save(tmp_path / "two.png")
+    result = run("predict", str(out), str(tmp_path / "two.png"), "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert any("separate marks" in w for w in answer["warnings"]), answer
+    assert "warning: " in result.stderr and "separate marks" in result.stderr
+
+
 def test_gradcheck_default_and_saved(trained):
     out, _ = trained
     for args in ((), (str(out),)):

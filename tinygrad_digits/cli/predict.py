@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--show-input",
         metavar="PATH",
-        help="save what the network sees as PNG (a folder when several images are given); "
-        "an existing file is never replaced without --overwrite",
+        help="save what the network sees as PNG (a folder when several images are given), and "
+        "beside it NAME_steps.png, the picture's clean-up step by step; an existing file is never "
+        "replaced without --overwrite",
     )
     p.add_argument(
         "--overwrite", action="store_true", help="let --show-input replace existing files"
@@ -66,7 +68,7 @@ def _input_paths(show: str | None, images: Sequence[str], overwrite: bool) -> li
                 name = f"{stem}_{n}_input.png"
             used.add(name)
             paths.append(target / name)
-    existing = [str(p) for p in paths if p.exists()]
+    existing = [str(p) for p in [*paths, *map(_steps_path, paths)] if p.exists()]
     if existing and not overwrite:
         raise CLIError(
             f"--show-input would overwrite {', '.join(existing)}; pick another path or pass "
@@ -77,11 +79,40 @@ def _input_paths(show: str | None, images: Sequence[str], overwrite: bool) -> li
     return list(paths)
 
 
+def _steps_path(save: Path) -> Path:
+    return save.with_name(f"{save.stem}_steps.png")
+
+
+def _read_pictures(
+    config: dict[str, Any], images: Sequence[str], saves: Sequence[Path | None], invert: Any
+) -> list[Any]:
+    """Each picture cleaned up for the model; with --show-input, what the model sees and the
+    clean-up steps saved."""
+    from ..data.images import save_steps, save_view
+    from ..training.prediction import clean_for
+
+    cleanups = []
+    for image, save in zip(images, saves):
+        cleanup = clean_for(config, image, invert=invert)
+        if save is not None:
+            save_view(cleanup, save)
+            save_steps(cleanup, _steps_path(save))
+        cleanups.append(cleanup)
+    return cleanups
+
+
+def _warn(results: Sequence[dict[str, Any]]) -> None:
+    """Doubts about a prediction on stderr, so --json output stays clean."""
+    for r in results:
+        for doubt in r["warnings"]:
+            print(f"warning: {r['image']}: {doubt}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the predicted class and the top probabilities of each image."""
     import tinygrad_digits as tg
 
-    from ..training.prediction import SIDES, class_labels, preprocess_for, probabilities
+    from ..training.prediction import SIDES, class_labels, doubts, probabilities
 
     saves = _input_paths(args.show_input, args.images, args.overwrite)  # before any work
     device = tg.get_device(args.device)
@@ -90,19 +121,15 @@ def run(args: argparse.Namespace) -> int:
     if side not in SIDES:
         raise CLIError(f"predict handles 8×8 and 28×28 models; this one takes {side}×{side}")
     classes = class_labels(config)
-    pixels = np.stack(
-        [
-            preprocess_for(config, image, invert=args.invert, save_path=save)
-            for image, save in zip(args.images, saves)
-        ]
-    )
+    cleanups = _read_pictures(config, args.images, saves, args.invert)
+    pixels = np.stack([c.image for c in cleanups])
     from ..doctor.checks_image import warn_about_images  # the predict-time check
 
     warn_about_images(config, pixels, args.images)
     probs = probabilities(model, pixels, config, device)
     top = min(args.top, probs.shape[1])
     results = []
-    for image, p, save in zip(args.images, probs, saves):
+    for image, p, save, cleanup in zip(args.images, probs, saves, cleanups):
         order = np.argsort(-p, kind="stable")[:top]
         entry: dict[str, Any] = {
             "image": image,
@@ -115,7 +142,10 @@ def run(args: argparse.Namespace) -> int:
         }
         if save is not None:
             entry["input_image"] = str(save)
+            entry["input_steps"] = str(_steps_path(save))
+        entry["warnings"] = doubts(p, cleanup, classes)
         results.append(entry)
+    _warn(results)
     if args.json:
         print(json.dumps(results if len(results) > 1 else results[0], indent=2))
         return 0

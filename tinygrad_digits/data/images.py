@@ -22,7 +22,13 @@ import numpy as np
 
 from .exceptions import BlankImageError, DataFormatError
 
-__all__ = ["DigitCleanup", "clean_digit_image", "preprocess_digit_image", "save_steps"]
+__all__ = [
+    "DigitCleanup",
+    "clean_digit_image",
+    "preprocess_digit_image",
+    "save_steps",
+    "save_view",
+]
 
 _MIN_CONTRAST = 0.1  # ink must differ from the background by 10% of full scale
 _MAX_SIDE = 1600  # larger photos are box-reduced first: it keeps detail and saves time
@@ -295,15 +301,6 @@ def _place_centred(patch: np.ndarray, side: int) -> np.ndarray:
     return field
 
 
-def _save_view(out: np.ndarray, top: float, save_path: str | os.PathLike) -> None:
-    """Write what the network sees as a PNG, enlarged (nearest neighbour) to about 280 pixels."""
-    Image, _ = _pil()
-    pixels = np.round(out / top * 255).astype(np.uint8)
-    zoom = max(1, 280 // out.shape[0])
-    view = Image.fromarray(pixels).resize((out.shape[1] * zoom, out.shape[0] * zoom), Image.NEAREST)
-    view.save(Path(save_path), format="PNG")
-
-
 @dataclass
 class DigitCleanup:
     """A picture's way to model input: the ``image`` the model sees, each clean-up ``step``
@@ -366,6 +363,16 @@ def clean_digit_image(
     return DigitCleanup(out.astype(np.float32), steps, warnings)
 
 
+def save_view(cleanup: DigitCleanup, path: str | os.PathLike) -> None:
+    """Write what the network sees as a PNG, enlarged (nearest neighbour) to about 280 pixels."""
+    Image, _ = _pil()
+    out = cleanup.image
+    pixels = np.round(out / out.max() * 255).astype(np.uint8)
+    zoom = max(1, 280 // out.shape[0])
+    view = Image.fromarray(pixels).resize((out.shape[1] * zoom, out.shape[0] * zoom), Image.NEAREST)
+    view.save(Path(path), format="PNG")
+
+
 def save_steps(cleanup: DigitCleanup, path: str | os.PathLike, height: int = 140) -> None:
     """Write the clean-up steps side by side as one PNG, each ``height`` pixels tall."""
     Image, _ = _pil()
@@ -401,7 +408,7 @@ def preprocess_digit_image(
     by default Otsu's choice clipped to [0.2, 0.8]. ``save_path`` writes the result, enlarged, as a
     PNG. `clean_digit_image` gives the steps and warnings too.
     """
-    out = clean_digit_image(source, size, invert=invert, threshold=threshold).image
+    cleanup = clean_digit_image(source, size, invert=invert, threshold=threshold)
     if save_path is not None:
-        _save_view(out, 1.0 if size == 28 else 16.0, save_path)
-    return out
+        save_view(cleanup, save_path)
+    return cleanup.image

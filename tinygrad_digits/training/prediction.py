@@ -13,9 +13,17 @@ from typing import Any
 import numpy as np
 
 from ..data import normalize_images, preprocess_digit_image
+from ..data.images import DigitCleanup, clean_digit_image
 from .models import input_is_flat
 
-__all__ = ["class_labels", "model_input", "preprocess_for", "probabilities"]
+__all__ = [
+    "class_labels",
+    "clean_for",
+    "doubts",
+    "model_input",
+    "preprocess_for",
+    "probabilities",
+]
 
 SIDES = (8, 28)  # the sizes preprocess_digit_image knows how to make
 
@@ -34,12 +42,36 @@ def preprocess_for(
 ) -> np.ndarray:
     """One picture (path, Pillow image or array) as the (side, side) image this run's model
     sees: 0–16 for 8×8 models, 0–1 for 28×28 ones (see `preprocess_digit_image`)."""
+    return preprocess_digit_image(source, size=_side(config), invert=invert, save_path=save_path)
+
+
+def _side(config: dict[str, Any]) -> int:
     side = int(config["side"])
     if side not in SIDES:
         raise ValueError(
             f"pictures can be read for 8×8 and 28×28 models; this one takes {side}×{side}"
         )
-    return preprocess_digit_image(source, size=side, invert=invert, save_path=save_path)
+    return side
+
+
+def clean_for(config: dict[str, Any], source: Any, *, invert: bool | None = None) -> DigitCleanup:
+    """`preprocess_for` with its clean-up steps and warnings about ambiguous ink."""
+    return clean_digit_image(source, size=_side(config), invert=invert)
+
+
+LOW_CONFIDENCE = 0.5  # below this top probability the answer is a guess worth a warning
+
+
+def doubts(probs: np.ndarray, cleanup: DigitCleanup, labels: list[str]) -> list[str]:
+    """Why not to trust one prediction: the picture's ink warnings and a low confidence."""
+    found = list(cleanup.warnings)
+    first, second = np.argsort(-probs, kind="stable")[:2]
+    if probs[first] < LOW_CONFIDENCE:
+        found.append(
+            f"low confidence: {probs[first]:.0%} for {labels[first]}, {probs[second]:.0%} for "
+            f"{labels[second]}; check the input steps (--show-input) or take a clearer picture"
+        )
+    return found
 
 
 def model_input(pixels: np.ndarray, config: dict[str, Any]) -> np.ndarray:
