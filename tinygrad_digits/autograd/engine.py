@@ -6,6 +6,7 @@ results to leaves' `.grad`, to `tg.grad`'s inputs, or to tensor hooks.
 from __future__ import annotations
 
 import heapq
+import math
 import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -118,6 +119,7 @@ def _propagate(
     so 10,000-op chains need no recursion)."""
     observers, rule_hooks = _hooks.grad, _hooks.backward_rule
     pop, push = heapq.heappop, heapq.heappush
+    outlines: dict[int, Any] = {}  # id(input) -> its outline, one per tensor
     with set_grad_enabled(create_graph):
         while heap:
             node = pop(heap)[1]
@@ -164,8 +166,53 @@ def _propagate(
                         pending[k] = pg
                         push(heap, (-ctx.seq, ctx))
             if not retain_graph:
+                node.graph_inputs = _outlines(node, outlines)
                 node.parents = None  # frees the saved inputs, and with _saved the arrays
                 node._saved = None
+                node.__dict__.pop("seen_parents", None)
+
+
+class TensorOutline:
+    """What a freed graph remembers of a tensor: where it came from (``_ctx``), its shape,
+    dtype and device, never its values. Backward swaps a node's inputs for these, so the graph's
+    structure can still be drawn (`viz.draw(loss)` after `loss.backward()`) while the arrays
+    are freed, as PyTorch keeps `grad_fn.next_functions`."""
+
+    __slots__ = ("_ctx", "shape", "dtype", "device", "requires_grad", "name")
+    data = None
+    grad = None
+
+    def __init__(self, t: Tensor) -> None:
+        self._ctx, self.shape, self.dtype = t._ctx, tuple(t.shape), t.dtype
+        self.device, self.requires_grad, self.name = t.device, t.requires_grad, t.name
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def numel(self) -> int:
+        return int(math.prod(self.shape))
+
+
+def _outlines(node: Function, outlines: dict[int, Any]) -> tuple:
+    """A node's inputs, as they were when it was made (`parents_as_seen`: an input changed in
+    place since stands for its older history), as the freed graph keeps them: leaves that take
+    gradients themselves (parameters: the model keeps them alive anyway, and their .grad is worth
+    drawing), every other tensor as a `TensorOutline`, so no activation or input array stays
+    alive. One outline per live input tensor (`outlines`, by id: those are alive for the whole
+    backward); a stand-in for an older history gets its own."""
+    kept = []
+    for t, original in zip(function.parents_as_seen(node), node.parents):
+        if t._ctx is None and t.requires_grad:
+            kept.append(t)
+        elif t is not original:
+            kept.append(TensorOutline(t))
+        else:
+            outline = outlines.get(id(t))
+            if outline is None:
+                outline = outlines[id(t)] = TensorOutline(t)
+            kept.append(outline)
+    return tuple(kept)
 
 
 def _wrap(node: Function, arrays: Any) -> tuple:

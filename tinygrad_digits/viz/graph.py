@@ -1,9 +1,10 @@
 """A snapshot of a computation graph: ops, leaves, module scopes, value and gradient summaries.
 
-Pictures are drawn from a snapshot, not from live tensors, because backward frees the graph
-(each node's `parents` becomes None). `capture(loss)` walks the live graph before backward and
-`Graph.backward()` records the gradient reaching every node while backward runs; `trace()`
-records everything that happens inside a `with` block, ops and gradients alike.
+Pictures are drawn from a snapshot, not from live tensors. After backward a graph keeps only its
+structure (each node's `graph_inputs`: parameters and data-free outlines), so it can still be
+drawn, with parameter gradients but no values. `capture(loss)` walks the live graph before
+backward and `Graph.backward()` records the gradient reaching every node while backward runs;
+`trace()` records everything that happens inside a `with` block, ops and gradients alike.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class Summary:
 
 def summarize(t: Tensor | None) -> Summary | None:
     """Summary of a tensor's values on any device (None for None or an empty tensor)."""
-    if t is None:
+    if t is None or t.data is None:  # None, or the outline of a tensor backward freed
         return None
     a = np.asarray(t.device.to_numpy(t.data))
     if a.size == 0:
@@ -306,14 +307,9 @@ class Graph:
         fn = t._ctx
         if fn is None:
             return ()
-        parents = getattr(fn, "parents", None) and parents_as_seen(fn)
-        if parents is None:
-            raise RuntimeError(
-                f"can't draw through {fn.name}: backward() already freed this part of the graph. "
-                "Capture the graph before backward (g = viz.capture(loss); g.backward(); "
-                "viz.draw(g)), use `with viz.trace(): ...`, call backward(retain_graph=True), "
-                "or let viz.draw(model, x, target=y) run the forward and backward for you."
-            )
+        if fn.parents is None:  # backward freed the arrays: draw from the outline it keeps
+            return tuple(fn.graph_inputs)
+        parents = parents_as_seen(fn)
         return tuple(parents)
 
     def _new_node(self, kind: str, label: str, t: Tensor, **kw: Any) -> Node:

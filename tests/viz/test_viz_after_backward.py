@@ -1,0 +1,60 @@
+"""Drawing a graph after loss.backward(), as torchviz users do: backward frees the saved arrays
+but keeps the structure (like PyTorch's grad_fn.next_functions)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+
+import tinygrad_digits as tg
+from tinygrad_digits import nn, viz
+from tinygrad_digits.errors import GradientError
+
+
+def _model_and_loss():
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    x = tg.randn(5, 4)
+    return model, x, nn.functional.cross_entropy(model(x), tg.tensor([0, 1, 0, 1, 1]))
+
+
+def test_draw_after_backward_shows_the_structure_and_parameter_grads():
+    model, _, loss = _model_and_loss()
+    before = viz.capture(loss, model=model)
+    loss.backward()
+    after = viz.capture(loss, model=model)
+    assert [(n.kind, n.label, n.shape) for n in after.nodes] == [
+        (n.kind, n.label, n.shape) for n in before.nodes
+    ]
+    ops = [n for n in after.nodes if n.kind == "op"]
+    assert all(n.value is None for n in ops if not n.is_output)  # the arrays are gone
+    after.refresh_leaf_grads()
+    weight = next(n for n in after.nodes if n.label == "0.weight")
+    assert weight.grad is not None and weight.grad.norm > 0
+    dot = viz.to_dot(loss)
+    assert "Linear" in dot or "MatMul" in dot
+
+
+def test_backward_keeps_no_activation_alive_and_no_cycle():
+    model, x, _ = _model_and_loss()
+    hidden = model[0](x)
+    seen = weakref.ref(hidden.data)
+    loss = model[2](model[1](hidden)).sum()
+    del hidden
+    was = gc.isenabled()
+    gc.disable()  # freed by reference counting alone: no cycle holds it
+    try:
+        loss.backward()
+        assert seen() is None
+    finally:
+        if was:
+            gc.enable()
+
+
+def test_second_backward_still_gives_the_clear_error():
+    _, _, loss = _model_and_loss()
+    loss.backward()
+    with pytest.raises(GradientError, match="second time"):
+        loss.backward()
