@@ -23,6 +23,7 @@ from ..nn.layers import ACTIVATIONS
 from .options import (
     add_device_arg,
     add_init_args,
+    add_model_def_arg,
     add_seed_arg,
     bce_loss,
     hidden_sizes,
@@ -118,6 +119,8 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     # subcommand is not overwritten; run() falls back to 0 and the default device.
     add_seed_arg(p, argparse.SUPPRESS)
     add_device_arg(p, argparse.SUPPRESS)
+    add_model_def_arg(p)
+    p.add_argument("--weights", metavar="PATH", help="--model-def's weights (default: as built)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     return p
 
@@ -202,8 +205,9 @@ def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarr
 
     tg.manual_seed(getattr(args, "seed", 0))
     device = getattr(args, "device", None)
-    if args.run:
-        model, config = load_model(args.run, device=device)
+    if args.run or args.model_def:
+        weights = args.weights if args.model_def else args.run
+        model, config = load_model(weights, device=device, model_def=args.model_def)
         model.train()
         args.csv = args.csv or config.get("csv")
         args.dataset = config.get("dataset", "digits") if args.dataset == "digits" else args.dataset
@@ -215,6 +219,8 @@ def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarr
         if args.loss == "cross_entropy":
             args.loss = training.get("loss", "cross_entropy")
         x, y, outputs = _data(args)
+        if args.model_def:
+            x = _as_custom_input(x, config)
     else:
         x, y, outputs = _data(args)
         model = nn.MLP(
@@ -235,6 +241,16 @@ def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarr
         lr = args.lr if args.lr is not None else 1e-3
         opt = optim.Adam(params, lr=lr, weight_decay=args.weight_decay)
     return model, loss_fn, opt, x, y
+
+
+def _as_custom_input(x: np.ndarray, config: dict[str, Any]) -> np.ndarray:
+    """The digits shaped (and enlarged) as a --model-def model takes them."""
+    from ..data.arrays import upsample_digits
+
+    side = config["side"]
+    if side == 28 and x.shape[1] == 64:
+        x = upsample_digits(x)
+    return x if config["flatten_input"] else x.reshape(len(x), 1, side, side)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..training.loading import load_data, load_model
 from .errors import CLIError
-from .options import add_data_args, add_device_arg, positive_int
+from .options import add_data_args, add_device_arg, add_model_def_arg, positive_int
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     e.add_argument("model", metavar="MODEL", help="model file, or the --out folder of train")
     add_data_args(e, None)
     add_device_arg(e, "cpu")
+    add_model_def_arg(e)
     e.add_argument("--batch-size", type=positive_int, default=1000)
     e.add_argument("--out", metavar="DIR", help="save the confusion matrix PNG here")
     e.set_defaults(func=run)
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from ..training.loop import report
 
     device = tg.get_device(args.device)
-    model, config = load_model(args.model, device=device)
+    model, config = load_model(args.model, device=device, model_def=args.model_def)
     test_set = _data_for(args, config)
     print(f"{config.get('dataset', '?')} test set: {len(test_set)} images")
     report(

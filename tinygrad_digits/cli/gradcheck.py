@@ -12,6 +12,7 @@ from ..training.loading import load_data, load_model
 from .options import (
     add_cnn_args,
     add_device_arg,
+    add_model_def_arg,
     add_seed_arg,
     cnn_extra,
     hidden_sizes,
@@ -48,8 +49,26 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--tolerance", type=positive_float, default=1e-5, help="max relative error")
     add_seed_arg(g)
     add_device_arg(g, "cpu")
+    add_model_def_arg(g)
     g.set_defaults(func=run)
     return g
+
+
+def _custom_batch(config: dict[str, Any], size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Standardised 8×8 digits (enlarged for a 28×28 model) shaped as a custom model takes them."""
+    from ..data import load_digits_arrays, normalize
+    from ..data.arrays import upsample_digits
+    from ..training.models import input_is_flat
+
+    x, y = load_digits_arrays()
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(len(y), size=min(size, len(y)), replace=False))
+    x, y = x[pick], y[pick]
+    if config["side"] == 28:
+        x = upsample_digits(x)
+    x = normalize(x, max_value=16)[0]
+    side = config["side"]
+    return (x if input_is_flat(config) else x.reshape(len(x), 1, side, side)), y
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,10 +82,10 @@ def run(args: argparse.Namespace) -> int:
 
     device = tg.get_device(args.device)
     tg.manual_seed(args.seed)
-    if args.model:
-        model, config = load_model(args.model, device=device)
+    if args.model or args.model_def:
+        model, config = load_model(args.model, device=device, model_def=args.model_def)
         model.double()
-        source = args.model
+        source = args.model_def or args.model
     else:
         config = make_config(
             args.new_model,
@@ -81,16 +100,20 @@ def run(args: argparse.Namespace) -> int:
     dataset = config.get("dataset", "digits")
     if dataset == "csv":
         dataset = "digits" if config["side"] == 8 else "mnist"
-    _, test_set = load_data(
-        dataset,
-        flatten=input_is_flat(config),
-        data_dir=config.get("data_dir"),
-        train=False,
-        normalization=config.get("normalization"),
-    )
-    rng = np.random.default_rng(args.seed)
-    pick = rng.choice(len(test_set), size=min(args.batch_size, len(test_set)), replace=False)
-    xs, ys = test_set.__getitems__(np.sort(pick))
+    if config["model"] == "custom" and "dataset" not in config:
+        dataset = "digits" + (" enlarged to 28×28" if config["side"] == 28 else "")
+        xs, ys = _custom_batch(config, args.batch_size, args.seed)
+    else:
+        _, test_set = load_data(
+            dataset,
+            flatten=input_is_flat(config),
+            data_dir=config.get("data_dir"),
+            train=False,
+            normalization=config.get("normalization"),
+        )
+        rng = np.random.default_rng(args.seed)
+        pick = rng.choice(len(test_set), size=min(args.batch_size, len(test_set)), replace=False)
+        xs, ys = test_set.__getitems__(np.sort(pick))
     x = tg.tensor(xs.astype(np.float64), device=device)
     y = tg.tensor(ys, device=device)
     sizes = describe(config)

@@ -1,4 +1,4 @@
-"""`tinygrad-digits graph`: build (or load) an MLP, run one batch, and draw its graph.
+"""`tinygrad-digits graph`: build (or load) a model, run one batch, and draw its graph.
 
 The CLI main wires this in with `add_parser(subparsers)`; `run(args)` returns the exit code.
 """
@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 
 from ..nn.layers import ACTIVATIONS
-from .options import add_device_arg, add_seed_arg, hidden_sizes, non_negative_int, positive_int
+from .options import (
+    add_device_arg,
+    add_model_def_arg,
+    add_seed_arg,
+    hidden_sizes,
+    non_negative_int,
+    positive_int,
+)
 
 DEFAULT_HIDDEN = [128, 64]
 
@@ -33,7 +40,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "model",
         nargs="?",
-        help="a model saved by `train` (model file or --out folder) or a .npz state dict; "
+        help="a model saved by `train` (model file or --out folder), an MLP's state dict (.npz, "
+        "or saved with tg.save(model.state_dict(), PATH)), or the weights for --model-def; "
         "default: a new MLP",
     )
     p.add_argument(
@@ -71,6 +79,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="digits: a batch of sklearn's 8x8 digits; random: normal noise (default digits)",
     )
     add_device_arg(p, None)
+    add_model_def_arg(p)
     add_seed_arg(p)
     p.add_argument("--no-legend", action="store_true", help="leave out the legend")
     p.add_argument("--title", default=None, help="a title above the picture")
@@ -95,15 +104,14 @@ def run(args: argparse.Namespace) -> int:
     tg.manual_seed(args.seed)
     device = tg.get_device(args.device) if args.device else tg.get_default_device()
     try:
-        model = _model(args, device)
+        model, config = _model(args, device)
     except (OSError, ValueError, KeyError) as exc:
         print(f"tinygrad-digits graph: {exc}", file=sys.stderr)
         return 2
-    x, y, source = _batch(model.in_features, model.out_features, args.batch, args.data, device)
+    x, y, source = _batch(config, args.batch, args.data, device)
     with_loss = args.grads or args.backward
     graph = as_graph(model, x, target=y if with_loss else None, backward=bool(args.grads))
-    sizes = " -> ".join(str(layer.out_features) for layer in model.layers)
-    title = args.title or f"MLP {model.in_features} -> {sizes} on {source}"
+    title = args.title or f"{_describe(model)} on {source}"
     options = {
         "view": "backward" if args.backward else "forward",
         "grads": bool(args.grads),
@@ -128,29 +136,65 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model(args: argparse.Namespace, device: Any) -> Any:
+def _describe(model: Any) -> str:
     from .. import nn
 
+    if isinstance(model, nn.MLP):
+        sizes = " -> ".join(str(layer.out_features) for layer in model.layers)
+        return f"MLP {model.in_features} -> {sizes}"
+    return type(model).__name__
+
+
+def _model(args: argparse.Namespace, device: Any) -> tuple[Any, dict[str, Any]]:
+    """(model, config: side and flatten_input at least) for the command's arguments."""
+    from .. import nn
+    from ..training.loading import load_custom_model
+
+    if args.model_def:
+        return load_custom_model(args.model_def, args.model, device=device)
     if args.model:
-        return load_mlp(args.model, args.activation, device)
-    return nn.MLP(64, args.hidden, 10, activation=args.activation, device=device)
+        return _load_saved(Path(args.model), args.activation, device)
+    model = nn.MLP(64, args.hidden, 10, activation=args.activation, device=device)
+    return model, {"side": 8, "flatten_input": True}
 
 
 def load_mlp(path: str | Path, activation: str = "relu", device: Any = None) -> Any:
-    """An MLP rebuilt from a .npz state dict ('layers.0.weight', ...): the sizes come from the
+    """An MLP rebuilt from a state dict ('layers.0.weight', ...) saved as .npz or with
+    ``tg.save(model.state_dict(), path)``, or a model saved by `train`: the sizes come from the
     weight shapes; a 'config' entry (JSON: hidden, activation) is used when present."""
-    from .. import nn
+    return _load_saved(Path(path), activation, device)[0]
 
-    path = Path(path)
+
+def _load_saved(path: Path, activation: str, device: Any) -> tuple[Any, dict[str, Any]]:
+    from ..serialization import ModelFileError, load, load_metadata
+    from ..training.loading import load_model
+
     if not path.exists():
         raise OSError(f"no saved model at {path}")
-    if path.suffix != ".npz":
-        return _load_trained(path, device)
-    with np.load(path, allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    config = {}
-    if "config" in arrays:
-        config = json.loads(str(arrays.pop("config")))
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+        config = json.loads(str(arrays.pop("config"))) if "config" in arrays else {}
+        return _mlp_from_state(path, arrays, config, activation, device)
+    try:
+        return load_model(str(path), device=device)
+    except ModelFileError:  # a bare state dict, saved with tg.save(model.state_dict(), path)
+        try:
+            state = load(str(path), map_location="cpu")
+            config = load_metadata(str(path)).get("config") or {}
+        except (OSError, ModelFileError) as exc:
+            raise ValueError(str(exc)) from None
+        arrays = {k: v.numpy() for k, v in state.items()} if isinstance(state, dict) else {}
+        return _mlp_from_state(path, arrays, config, activation, device)
+    except OSError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _mlp_from_state(
+    path: Path, arrays: dict[str, np.ndarray], config: dict[str, Any], activation: str, device: Any
+) -> tuple[Any, dict[str, Any]]:
+    from .. import nn
+
     weights = sorted(
         (int(k.split(".")[1]), v.shape)
         for k, v in arrays.items()
@@ -159,7 +203,8 @@ def load_mlp(path: str | Path, activation: str = "relu", device: Any = None) -> 
     if not weights:
         raise KeyError(
             f"{path} holds no 'layers.N.weight' arrays, so it is not an nn.MLP state dict "
-            f"(it has: {', '.join(sorted(arrays)[:8])})"
+            f"(it has: {', '.join(sorted(arrays)[:8])}); for another model pass the code that "
+            "builds it: --model-def FILE.py:FUNCTION"
         )
     sizes = [weights[0][1][1]] + [shape[0] for _, shape in weights]
     model = nn.MLP(
@@ -171,39 +216,31 @@ def load_mlp(path: str | Path, activation: str = "relu", device: Any = None) -> 
         device=device,
     )
     model.load_state_dict(arrays)
-    return model
+    side = int(round(np.sqrt(sizes[0])))
+    return model, {"side": side, "flatten_input": True, "num_classes": sizes[-1]}
 
 
-def _load_trained(path: Path, device: Any) -> Any:
-    """An MLP saved by `tinygrad-digits train` (its model file or --out folder)."""
-    from .. import nn
-    from ..serialization import ModelFileError
-    from ..training.loading import load_model
-
-    try:
-        model, config = load_model(str(path), device=device)
-    except (OSError, ModelFileError) as exc:
-        raise ValueError(str(exc)) from None
-    if not isinstance(model, nn.MLP):
-        raise ValueError(
-            f"{path} holds a {config.get('model', type(model).__name__)} model; `graph` draws "
-            "MLPs (draw other models from Python with tinygrad_digits.viz.draw(model, x))"
-        )
-    return model
-
-
-def _batch(n_in: int, n_out: int, batch: int, data: str, device: Any) -> tuple[Any, Any, str]:
+def _batch(config: dict[str, Any], batch: int, data: str, device: Any) -> tuple[Any, Any, str]:
+    """A batch the model takes: sklearn's digits (enlarged for 28×28 models) or noise."""
     import tinygrad_digits as tg
 
-    if data == "digits" and n_in == 64 and n_out >= 10:
+    from ..training.models import input_is_flat
+
+    side, classes = int(config["side"]), int(config.get("num_classes", 10))
+    shape = (side * side,) if input_is_flat(config) else (1, side, side)
+    if data == "digits" and side in (8, 28) and classes >= 10:
         try:
             from ..data import load_digits_arrays
+            from ..data.arrays import upsample_digits
 
             xs, ys = load_digits_arrays()
-            x = tg.tensor(xs[:batch] / 16.0, dtype=tg.float32, device=device)
-            return x, tg.tensor(ys[:batch], device=device), f"{min(batch, len(xs))} digits"
+            xs, ys = xs[:batch] / 16.0, ys[:batch]
+            if side == 28:
+                xs = upsample_digits(xs * 16.0) / 16.0
+            x = tg.tensor(xs.reshape(len(xs), *shape), dtype=tg.float32, device=device)
+            return x, tg.tensor(ys, device=device), f"{len(ys)} digits"
         except ImportError:
             pass  # no scikit-learn: random input, said in the title
-    x = tg.randn(batch, n_in, device=device)
-    y = tg.randint(0, n_out, (batch,), device=device)
+    x = tg.randn(batch, *shape, device=device)
+    y = tg.randint(0, classes, (batch,), device=device)
     return x, y, f"{batch} random inputs"

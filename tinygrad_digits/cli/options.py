@@ -189,3 +189,13 @@ def bce_loss(logits: Any, target: Any) -> Any:
     t = target.reshape(n, 1) if c == 1 else F.one_hot(target, c)
     per = F.binary_cross_entropy_with_logits(logits, t.to(logits.dtype), reduction="sum")
     return per / n
+
+
+def add_model_def_arg(p: argparse.ArgumentParser) -> None:
+    """--model-def FILE.py:FUNCTION, for models written in Python rather than built by train."""
+    p.add_argument(
+        "--model-def",
+        metavar="FILE.py:FUNCTION",
+        help="your own model: the function in FILE.py that returns it (an nn.Module); MODEL is "
+        "then its weights, saved with tg.save(model.state_dict(), PATH)",
+    )

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..training.loading import load_model
 from .errors import CLIError
-from .options import add_device_arg, positive_int
+from .options import add_device_arg, add_model_def_arg, positive_int
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -44,6 +44,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     inv.add_argument("--invert", dest="invert", action="store_true", default=None)
     inv.add_argument("--no-invert", dest="invert", action="store_false")
     add_device_arg(p, "cpu")
+    add_model_def_arg(p)
     p.set_defaults(func=run)
     return p
 
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
     saves = _input_paths(args.show_input, args.images, args.overwrite)  # before any work
     device = tg.get_device(args.device)
-    model, config = load_model(args.model, device=device)
+    model, config = load_model(args.model, device=device, model_def=args.model_def)
     side = int(config["side"])
     if side not in SIDES:
         raise CLIError(f"predict handles 8×8 and 28×28 models; this one takes {side}×{side}")

@@ -3,6 +3,8 @@ load_data and load_model."""
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +69,15 @@ def _model_path(text: str) -> Path:
     return path
 
 
-def load_model(text: str, device: Any = None, dtype: Any = None) -> tuple[Any, dict[str, Any]]:
-    """(model in eval mode, config) from a saved model file or train --out folder."""
+def load_model(
+    text: str | None, device: Any = None, dtype: Any = None, model_def: str | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """(model in eval mode, config) from a saved model file or train --out folder; with
+    ``model_def`` ("file.py:factory"), the factory's model with the weights in ``text``."""
+    if model_def is not None:
+        return load_custom_model(model_def, text, device=device, dtype=dtype)
+    if text is None:
+        raise FileNotFoundError("no model file given")
     path = _model_path(text)
     config, state = load_checkpoint(path, map_location=device)
     if not config.get("model") or not config.get("in_features"):
@@ -146,4 +155,85 @@ def _least_parameters(config: dict[str, Any]) -> int | None:
     return sum(a * b for a, b in zip(sizes, sizes[1:]))
 
 
-__all__ = ["check_config_against_weights", "load_data", "load_model"]
+def _factory(model_def: str) -> Callable[[], Any]:
+    """The function named by "path/to/file.py:factory"."""
+    file, sep, name = model_def.rpartition(":")
+    if not sep or not file.endswith(".py") or not name.isidentifier():
+        raise ValueError(
+            f"--model-def {model_def!r}: expected FILE.py:FUNCTION, a Python file and the name of "
+            "the function in it that returns the model, e.g. my_net.py:make_model"
+        )
+    path = Path(file)
+    if not path.is_file():
+        raise FileNotFoundError(f"--model-def: no such Python file: {file}")
+    spec = importlib.util.spec_from_file_location(f"_model_def_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    factory = getattr(module, name, None)
+    if not callable(factory):
+        found = [k for k, v in vars(module).items() if callable(v) and not k.startswith("_")]
+        raise ValueError(
+            f"--model-def: {file} has no function {name!r} (it has: {', '.join(found) or 'none'})"
+        )
+    return factory
+
+
+# The inputs a digits model may take, tried in turn: (side, flat).
+_LAYOUTS = ((28, False), (28, True), (8, True), (8, False))
+
+
+def _input_layout(model: Any, device: Any) -> dict[str, Any]:
+    """side, flatten_input and num_classes of a custom model, found by running it on one blank
+    image in each layout a digits model may take."""
+    from ..autograd.factories import zeros
+    from ..autograd.grad_mode import no_grad
+
+    for side, flat in _LAYOUTS:
+        shape = (1, side * side) if flat else (1, 1, side, side)
+        try:
+            with no_grad():
+                out = model(zeros(*shape, device=device))
+        except Exception:  # noqa: BLE001 - a layout the model does not take: try the next
+            continue
+        if out.ndim == 2:
+            return {"side": side, "flatten_input": flat, "num_classes": int(out.shape[1])}
+    raise ModelFileError(
+        "the custom model takes none of the inputs a digits model takes: (N, 1, 28, 28), "
+        "(N, 784), (N, 64) or (N, 1, 8, 8), giving (N, classes) scores"
+    )
+
+
+def load_custom_model(
+    model_def: str, weights: str | None = None, device: Any = None, dtype: Any = None
+) -> tuple[Any, dict[str, Any]]:
+    """(model in eval mode, config) from "file.py:factory" (a function returning the model)
+    and the weights saved with ``tg.save(model.state_dict(), path)`` (or train's model file).
+
+    The config says what the CLI needs (side, flat or image input, classes), found by running
+    the model once; a config saved with the weights (normalisation, class names) is kept."""
+    from ..nn import Module
+    from ..serialization import load, load_metadata
+
+    model = _factory(model_def)()
+    if not isinstance(model, Module):
+        raise ValueError(
+            f"--model-def {model_def}: the function returned {type(model).__name__}, not an "
+            "nn.Module; it should build and return the model, e.g. return nn.Sequential(...)"
+        )
+    if device is not None:
+        model.to(device)
+    if dtype is not None:
+        model.to(dtype)
+    saved: dict[str, Any] = {}
+    if weights is not None:
+        path = _model_path(weights)
+        model.load_state_dict(load(path, map_location=device))
+        saved = load_metadata(path).get("config") or {}
+    model.eval()
+    layout = _input_layout(model, device)
+    config = {**saved, **layout, "model": "custom", "model_def": model_def}
+    config["in_features"] = config["side"] ** 2
+    return model, config
+
+
+__all__ = ["check_config_against_weights", "load_custom_model", "load_data", "load_model"]

@@ -194,6 +194,8 @@ def build_model(config: dict[str, Any], device: DeviceLike = None, dtype: Any = 
 
 def input_is_flat(config: dict[str, Any]) -> bool:
     """Whether the model in ``config`` takes flat (N, side*side) input rather than images."""
+    if "flatten_input" in config:  # a custom model (--model-def): found by running it
+        return bool(config["flatten_input"])
     spec = MODELS.get(config.get("model", "mlp"))
     return True if spec is None else spec.flatten_input
 
