@@ -117,6 +117,9 @@ class Function:
     def name(self) -> str:
         return type(self).__name__
 
+    def __repr__(self) -> str:  # torch's grad_fn names: <MulBackward0 object at 0x...>
+        return f"<{self.name}Backward0 object at {id(self):#x}>"
+
     def forward(self, *arrays: Any) -> Any:
         raise NotImplementedError
 

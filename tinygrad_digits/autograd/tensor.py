@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import functools
 import math
+import warnings
 import weakref
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +26,13 @@ from ..ops import softmax as S
 from . import engine, function
 from .dims import Dim, count, normalize_dims, resolve_shape, shape_args
 from .engine import run_backward
+
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during backward(). If you want it for a non-leaf Tensor, call "
+    ".retain_grad() on it before backward(); if you meant the leaf (a parameter or an input made "
+    "with requires_grad=True), read .grad there instead."
+)
 from .function import Function, _device_mismatch
 from .grad_mode import is_grad_enabled
 from .hooks import RemovableHandle, register_dict_hook
@@ -89,7 +97,7 @@ class Tensor:
 
     __slots__ = (
         "data",
-        "grad",
+        "_grad",
         "requires_grad",
         "_ctx",
         "device",
@@ -128,7 +136,7 @@ class Tensor:
                 array = target.xp.astype(array, target.dtype(dtype))
         self.data = array
         self.device: Device = target
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self._ctx: Function | None = None
         self._version = [0]
         self.name: str | None = None
@@ -172,6 +180,19 @@ class Tensor:
     def grad_fn(self) -> Function | None:
         return self._ctx
 
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient backward accumulated here: leaves only, unless retain_grad() (reading
+        it on another non-leaf warns, as torch does: it is always None there)."""
+        grad = self._grad
+        if grad is None and self._ctx is not None and not self.retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        self._grad = value
+
     def is_floating_point(self) -> bool:
         """A method, as in torch."""
         return self.dtype.kind == "f"
@@ -206,7 +227,7 @@ class Tensor:
         if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
             extra += f", dtype={self.dtype.name}"
         if self._ctx is not None:
-            extra += f", grad_fn=<{self._ctx.name}>"
+            extra += f", grad_fn=<{self._ctx.name}Backward0>"
         elif self.requires_grad:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 DATASETS = ("digits", "mnist", "fashion-mnist")
+DEVICE_VARIABLE = "TINYGRAD_DIGITS_DEVICE"
 
 
 def _checked(convert: Callable[[str], Any], valid: Callable[[Any], bool], expected: str) -> Any:
@@ -123,8 +125,12 @@ def add_data_args(p: argparse.ArgumentParser, default: str | None) -> None:
 
 def add_device_arg(p: argparse.ArgumentParser, default: str | None = "cpu") -> None:
     """--device. default=None: the model's own device (or the default device); SUPPRESS: no
-    default, so a --device given to an outer parser is kept (the command then uses cpu)."""
+    default, so a --device given to an outer parser is kept (the command then uses the default
+    device). "cpu" means the default device: $TINYGRAD_DIGITS_DEVICE when set, as in Python."""
     shown = {None: "the model's own device", argparse.SUPPRESS: "cpu"}.get(default, default)
+    if default == "cpu":
+        default = os.environ.get(DEVICE_VARIABLE) or "cpu"
+        shown = f"${DEVICE_VARIABLE} if set, else cpu; now {default}"
     p.add_argument(
         "--device",
         default=default,
