@@ -345,3 +345,20 @@ def test_integer_or_complex_weights_are_refused_for_float_parameters(dtype: str)
     with pytest.raises(nn.StateDictError, match=f"'weight': {dtype} values"):
         model.load_state_dict(state)
     np.testing.assert_array_equal(model.weight.detach().numpy(), before)  # nothing loaded
+
+
+def test_a_numpy_array_given_to_a_module_says_wrap_it():
+    import tinygrad_digits as tg
+
+    layer = tg.nn.Linear(3, 2)
+    with pytest.raises(TypeError, match=r"wrap it with tg\.tensor\(x\)"):
+        layer(np.zeros((4, 3)))
+
+
+def test_forgotten_parentheses_on_parameters_are_named():
+    import tinygrad_digits as tg
+
+    model = tg.nn.Linear(3, 2)
+    for make in (tg.optim.SGD, tg.optim.Adam):
+        with pytest.raises(TypeError, match=r"model\.parameters\(\) with parentheses"):
+            make(model.parameters, lr=0.1)

@@ -26,6 +26,9 @@ from ..ops import softmax as S
 from . import engine, function
 from .dims import Dim, count, normalize_dims, resolve_shape, shape_args
 from .engine import run_backward
+from .function import Function, _device_mismatch
+from .grad_mode import is_grad_enabled
+from .hooks import RemovableHandle, register_dict_hook
 
 _NON_LEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -33,9 +36,6 @@ _NON_LEAF_GRAD = (
     ".retain_grad() on it before backward(); if you meant the leaf (a parameter or an input made "
     "with requires_grad=True), read .grad there instead."
 )
-from .function import Function, _device_mismatch
-from .grad_mode import is_grad_enabled
-from .hooks import RemovableHandle, register_dict_hook
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 SortResult = namedtuple("SortResult", ["values", "indices"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -12,6 +13,8 @@ from .parser import PROG, build_parser
 
 def _one_line(exc: BaseException) -> str:
     text = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    # Library messages name Python arguments; on the command line the same choice is a flag.
+    text = re.sub(r"\bdevice=(['\"])([^'\"]+)\1", r"--device \2", text)
     return text or type(exc).__name__
 
 

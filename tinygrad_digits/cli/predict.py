@@ -27,7 +27,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "ones), then print the predicted class and the top-3 probabilities.",
     )
     p.add_argument("model", metavar="MODEL", help="model file, or the --out folder of train")
-    p.add_argument("images", metavar="IMAGE", nargs="+", help="PNG/JPEG/BMP files")
+    p.add_argument("images", metavar="IMAGE", nargs="*", help="PNG/JPEG/BMP files")
+    p.add_argument(
+        "--csv",
+        metavar="PATH",
+        help="pictures as CSV rows without labels (Kaggle's digit-recognizer test.csv)",
+    )
+    p.add_argument(
+        "--submission",
+        metavar="PATH",
+        help="with --csv: write the predictions as Kaggle's submission file (ImageId,Label)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--top", type=positive_int, default=3, help="how many classes to list")
     p.add_argument(
@@ -80,6 +90,44 @@ def _input_paths(show: str | None, images: Sequence[str], overwrite: bool) -> li
     return list(paths)
 
 
+def _predict_csv(args: argparse.Namespace, model: Any, config: dict[str, Any], device: Any) -> int:
+    """Predict every row of an unlabelled CSV; print the counts, or write a submission file."""
+    from ..data.csv_digits import read_unlabelled_csv
+    from ..training.prediction import class_labels, probabilities
+
+    if not args.csv:
+        raise CLIError("--submission needs the pictures: --csv test.csv", code=2)
+    if args.images:
+        raise CLIError("give IMAGE files or --csv, not both", code=2)
+    images = read_unlabelled_csv(args.csv)
+    side = int(config["side"])
+    if images.shape[1] != side:
+        raise CLIError(
+            f"{args.csv} holds {images.shape[1]}×{images.shape[1]} pictures but the model takes "
+            f"{side}×{side}; train one on data of that size"
+        )
+    scale = 16.0 / 255.0 if side == 8 and images.max() > 16 else (1 / 255.0 if side == 28 else 1)
+    labels = class_labels(config)
+    probs = np.concatenate(
+        [
+            probabilities(model, images[i : i + 1000] * scale, config, device)
+            for i in range(0, len(images), 1000)
+        ]
+    )
+    guesses = probs.argmax(axis=1)
+    if args.submission:
+        rows = "".join(f"{i},{labels[k]}\n" for i, k in enumerate(guesses, start=1))
+        Path(args.submission).write_text("ImageId,Label\n" + rows)
+        print(f"wrote {args.submission}: {len(guesses)} predictions (ImageId,Label)")
+        return 0
+    counts = np.bincount(guesses, minlength=len(labels))
+    print(
+        f"{args.csv}: {len(guesses)} pictures; predicted "
+        + ", ".join(f"{labels[k]}: {c}" for k, c in enumerate(counts))
+    )
+    return 0
+
+
 def _steps_path(save: Path) -> Path:
     return save.with_name(f"{save.stem}_steps.png")
 
@@ -118,6 +166,10 @@ def run(args: argparse.Namespace) -> int:
     saves = _input_paths(args.show_input, args.images, args.overwrite)  # before any work
     device = tg.get_device(args.device)
     model, config = load_model(args.model, device=device, model_def=args.model_def)
+    if args.csv or args.submission:
+        return _predict_csv(args, model, config, device)
+    if not args.images:
+        raise CLIError("give IMAGE files to read, or --csv PATH", code=2)
     side = int(config["side"])
     if side not in SIDES:
         raise CLIError(f"predict handles 8×8 and 28×28 models; this one takes {side}×{side}")

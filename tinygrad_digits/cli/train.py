@@ -329,6 +329,11 @@ def _train(args: argparse.Namespace, out: Path) -> int:
         f"{len(val_set) if val_set is not None else 0} validation, {len(test_set)} test images; "
         f"{args.model} {sizes} ({args.activation}, {n_params:,} parameters) on {device}"
     )
+    if smoothing:
+        print(
+            f"train and val losses include label smoothing {smoothing:g}; the test loss at the "
+            "end is plain cross-entropy, so it reads lower"
+        )
     if not args.no_doctor:
         run_doctor_checks(
             model, train_loader, loss_fn=loss_fn, optimizer=optimizer, config=config, log=print

@@ -22,7 +22,7 @@ import numpy as np
 
 from .exceptions import DataFormatError
 
-__all__ = ["MAX_ROWS", "read_digits_csv"]
+__all__ = ["MAX_ROWS", "read_digits_csv", "read_unlabelled_csv"]
 
 # Fields per row -> side of the square image.
 _WIDTH_TO_SIDE = {785: 28, 65: 8}
@@ -146,3 +146,27 @@ def _row_width(path: Path, first: tuple[int, str]) -> int:
     if width not in _WIDTH_TO_SIDE:
         raise _bad_line(path, first[0], _width_problem(width))
     return width
+
+
+def read_unlabelled_csv(path: str | os.PathLike) -> np.ndarray:
+    """Read pictures without labels, Kaggle's digit-recognizer ``test.csv`` layout (a header,
+    then 784 or 64 pixels per row), into uint8 (N, side, side)."""
+    path = Path(path)
+    skip = _lines_before_data(path)
+    try:
+        table = np.loadtxt(
+            path, delimiter=",", dtype=np.int16, comments=None, skiprows=skip, ndmin=2
+        )
+    except ValueError as exc:
+        raise DataFormatError(f"{path}: {exc}. {_FIX}") from None
+    sides = {784: 28, 64: 8}
+    if table.shape[1] not in sides:
+        labelled = " (with labels? then it is a training file: use --csv with train)"
+        raise DataFormatError(
+            f"{path}: expected 784 pixels per row (28×28, Kaggle's test.csv) or 64 (8×8), found "
+            f"{table.shape[1]} fields" + (labelled if table.shape[1] - 1 in sides else "")
+        )
+    if table.shape[0] == 0 or table.min() < 0 or table.max() > 255:
+        raise DataFormatError(f"{path}: expected rows of pixels 0–255")
+    side = sides[table.shape[1]]
+    return table.astype(np.uint8).reshape(-1, side, side)

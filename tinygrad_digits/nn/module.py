@@ -44,6 +44,14 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
+def _numpy_input(module: Any, x: np.ndarray) -> None:
+    raise TypeError(
+        f"{type(module).__name__} got a NumPy array of shape {x.shape}; modules take Tensors, as "
+        "in PyTorch: wrap it with tg.tensor(x) (add dtype=tg.float32 for float64 data, the "
+        "dtype of the weights)"
+    )
+
+
 class Module:
     """Base class for layers and models: subclass it, assign layers in __init__, write forward.
 
@@ -72,6 +80,8 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if args and isinstance(args[0], np.ndarray):
+            _numpy_input(self, args[0])
         d = self.__dict__
         if d.get("_forward_pre_hooks") or d.get("_forward_hooks"):
             return self._call_with_hooks(args, kwargs)

@@ -46,6 +46,11 @@ class Optimizer:
         self._placed: dict[int, tuple[Any, Any]] = {}
         self._flat_buckets: dict[tuple[int, ...], FlatBucket] = {}
         self.param_groups: list[dict[str, Any]] = []
+        if callable(params) and not isinstance(params, Tensor):
+            raise TypeError(
+                f"{type(self).__name__}: params is the method {getattr(params, '__name__', params)}"
+                " itself: call it, model.parameters() with parentheses"
+            )
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of tensors (e.g. "
