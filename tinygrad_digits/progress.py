@@ -8,11 +8,12 @@ says when a redraw is due; only then does the caller compute the statistics it w
 
 from __future__ import annotations
 
+import html
 import sys
 import time
 from typing import IO, Any
 
-__all__ = ["ProgressBar"]
+__all__ = ["ProgressBar", "html_table", "html_text"]
 
 _WIDTH = 160  # the plain line is cut to this many characters
 
@@ -113,3 +114,20 @@ def _isatty(file: Any) -> bool:
         return bool(file.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+# Notebook display (`_repr_html_`) of reports and histories; kept here, at the bottom of the
+# package, because training, viz and the doctor all show their results this way.
+def html_text(text: str) -> str:
+    """Plain text as a notebook shows it: monospaced, escaped, lines kept."""
+    return f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>"
+
+
+def html_table(head: list[str], rows: list[list[Any]], caption: str = "") -> str:
+    """A small HTML table; each cell is shown with str() and escaped."""
+    cells = "".join(f"<th>{html.escape(str(h))}</th>" for h in head)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"

@@ -135,6 +135,11 @@ class Report:
     def __str__(self) -> str:
         return self.format()
 
+    def _repr_html_(self) -> str:  # a notebook cell shows the report as printed, not its repr
+        from ..progress import html_text
+
+        return html_text(self.format())
+
     def print(self, file: IO[str] | None = None) -> None:
         print(self.format(), file=file if file is not None else sys.stdout)
 

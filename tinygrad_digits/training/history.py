@@ -49,6 +49,20 @@ class History:
     def val_accuracy(self) -> list[float]:
         return self.column("val_accuracy")
 
+    def _repr_html_(self) -> str:
+        """The epochs as a table in a notebook, the best one marked."""
+        from ..progress import html_table
+
+        keys = [k for k in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr")
+                if any(k in r for r in self.epochs)]  # fmt: skip
+        rows = [
+            [("★ " if r.get("epoch") == self.best_epoch else "") + str(r.get("epoch"))]
+            + [_cell(r.get(k)) for k in keys]
+            for r in self.epochs
+        ]
+        best = f"best epoch {self.best_epoch} by {self.monitor}" if self.best_epoch else ""
+        return html_table(["epoch", *keys], rows, caption=best)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "epochs": self.epochs,
@@ -78,3 +92,7 @@ class History:
             best_value=data.get("best_value"),
             interrupted=bool(data.get("interrupted", False)),
         )
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -417,6 +417,16 @@ class Graph:
         ops = sum(n.kind == OP for n in self.nodes)
         return f"<viz.Graph: {ops} ops, {len(self.nodes) - ops} leaves>"
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the picture as SVG (Graphviz's dot), else what it holds, as text."""
+        from ..progress import html_text
+        from .draw import GraphvizNotFoundError
+
+        try:
+            return self.draw(format="svg").pipe(encoding="utf-8")
+        except (ImportError, GraphvizNotFoundError, OSError, RuntimeError):
+            return html_text(f"{self!r} (install Graphviz to see the picture)")
+
     # Convenience: the same pictures as the module-level functions.
     def to_dot(self, **kw: Any) -> str:
         from .dot import to_dot

@@ -136,6 +136,19 @@ class HealthReport:
             lines.append(f"[{f.code}] {f.message}")
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """The report as a table in a notebook, the findings below it."""
+        from ..progress import html_table, html_text
+
+        if not self.rows:
+            return html_text(str(self))
+        rows = [
+            [r["label"], r["shape"], _g(r["norm"]), _g(r["mean"]), r["status"]] for r in self.rows
+        ]
+        table = html_table(["tensor", "shape", "grad norm", "mean", "status"], rows)
+        found = "\n".join(f"[{f.code}] {f.message}" for f in self.findings)
+        return table + html_text(found or "gradients look healthy")
+
 
 def _g(x: float | None) -> str:
     return "-" if x is None else f"{x:.3g}"
