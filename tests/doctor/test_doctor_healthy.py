@@ -143,3 +143,18 @@ def test_the_train_hook_does_not_change_what_training_does(digits) -> None:
 
     for a, b in zip(train(False), train(True)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_summary_names_a_composite_activation_and_the_real_batch():
+    class Mish(nn.Module):
+        def forward(self, x):
+            return x * x.exp().log1p().tanh()
+
+    tg.manual_seed(0)
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    y = np.array([0, 1, 0, 1])
+    model = nn.Sequential(nn.Linear(3, 8), Mish(), nn.Linear(8, 2))
+    report = doctor.diagnose(model, x, y, F.cross_entropy, optim.Adam(model.parameters()), steps=5)
+    assert "(mish)" in report.summary and "tanh" not in report.summary, report.summary
+    assert "5 steps of 4" in report.summary  # 4 samples: batches of 4, not of 64
+    assert all(not f.layer or not f.layer.startswith("Sequential[") for f in report.findings)

@@ -76,6 +76,15 @@ class Trace:
         return self.model_ops[last + 1 :] + self.loss_ops
 
 
+def _activation_kind(op_kind: str, module: Any) -> str:
+    """What to call an activation op: by its op, unless it runs inside a leaf module of another
+    activation (Mish, GELU, SiLU build on tanh or sigmoid): then by that module, "mish"."""
+    if module is None or next(iter(module.children()), None) is not None:
+        return op_kind
+    own = type(module).__name__.lower()
+    return op_kind if own in ACTIVATION_OPS.values() else own
+
+
 class _Recorder:
     """Builds a Trace from the ops it is shown (by `_recording`)."""
 
@@ -96,16 +105,15 @@ class _Recorder:
             trace.last_layer_op = len(ops) - 1
         elif name in ACTIVATION_OPS:
             after = trace.layers[-1].name if trace.layers else None
+            kind = _activation_kind(ACTIVATION_OPS[name], module)
             trace.activations.append(
-                ActivationUse(ACTIVATION_OPS[name], after, out.data, self.in_loss, len(ops) - 1)
+                ActivationUse(kind, after, out.data, self.in_loss, len(ops) - 1)
             )
 
     def _layer(self, fn: Function, op: str, module: Any) -> LayerUse:
         label = self.names.get(id(module)) if module is not None else None
         if label == "":
             label = self.root
-        elif label is not None and label.split(".")[0].isdigit():
-            label = f"{self.root}[{label}]"  # Sequential children: "Sequential[0]"
         if label is None:
             label = f"{op.lower()}#{len(self.trace.layers)}"
         w = fn.parents[1].shape
@@ -179,8 +187,10 @@ def unit_stats(act: ActivationUse, device: Device) -> UnitStats:
         stuck = (a < SATURATION_LOW) | (a > SATURATION_HIGH)
     elif act.kind == "tanh":
         stuck = xp.abs(a) > 2 * SATURATION_HIGH - 1
-    else:
+    elif act.kind == "relu":
         stuck = a <= 0
+    else:  # part of a composite activation (mish's tanh): its own range says nothing
+        stuck = a != a
     rows = [xp.mean(xp.astype(stuck, a.dtype), axis=0), xp.std(a, axis=0), xp.mean(a, axis=0)]
     host = device.to_numpy(xp.stack(rows)).astype(np.float64)
     return UnitStats(act.kind, act.after, host[0], host[1], host[2])
@@ -199,9 +209,7 @@ def layer_weights(model: Any, trace: Trace) -> list[tuple[str, Tensor]]:
     for i, (name, p) in enumerate(named()):
         if p.ndim < 2 or not p.requires_grad:
             continue
-        layer = name.rpartition(".")[0] or root
-        if layer.split(".")[0].isdigit():
-            layer = f"{root}[{layer}]"
+        layer = name.rpartition(".")[0] or root  # as the parameters are named: "0", "fc1"
         found.append((order.get(layer, len(order) + i), layer, p))
     found.sort(key=lambda t: t[0])
     return [(layer, p) for _, layer, p in found]
