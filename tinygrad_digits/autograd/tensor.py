@@ -212,8 +212,8 @@ class Tensor:
         """A copy with its own memory on the same device (devices themselves are shared)."""
         out = _make_tensor(self.device.copy(self.data), self.device, self.requires_grad)
         out.name = self.name
-        if self.grad is not None:
-            out.grad = self.grad.__deepcopy__(memo)
+        if self._grad is not None:
+            out.grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = out
         return out
 
@@ -1398,7 +1398,7 @@ def _make_tensor(data: Any, device: Device, requires_grad: bool) -> Tensor:
     t.data = data
     t.device = device
     t.requires_grad = requires_grad
-    t.grad = None
+    t._grad = None
     t._ctx = None
     t._version = [0]
     t.name = None
