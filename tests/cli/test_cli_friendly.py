@@ -3,42 +3,25 @@ test.csv and submission file, what the losses include, and messages that name CL
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 QUIET = ["--no-plots", "--no-progress", "--no-doctor"]
 
 
-def run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tinygrad_digits", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-        timeout=300,
-    )
-
-
-def test_train_honours_the_device_variable_and_says_what_losses_include(tmp_path):
+def test_train_honours_the_device_variable_and_says_what_losses_include(cli, tmp_path):
     pytest.importorskip("array_api_strict")
-    result = run("train", "--epochs", "1", "--out", "run", *QUIET, cwd=tmp_path,
+    result = cli("train", "--epochs", "1", "--out", "run", *QUIET, cwd=tmp_path,
                  TINYGRAD_DIGITS_DEVICE="strict")  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "parameters) on strict" in result.stdout
     assert "include label smoothing 0.1" in result.stdout
-    result = run("train", "--epochs", "1", "--label-smoothing", "0", "--out", "r0", *QUIET,
+    result = cli("train", "--epochs", "1", "--label-smoothing", "0", "--out", "r0", *QUIET,
                  cwd=tmp_path)  # fmt: skip
     assert "label smoothing" not in result.stdout
 
 
-def test_predict_writes_a_kaggle_submission(tmp_path):
+def test_predict_writes_a_kaggle_submission(cli, tmp_path):
     from tinygrad_digits.data import load_digits_arrays
     from tinygrad_digits.data.arrays import upsample_digits
 
@@ -48,19 +31,19 @@ def test_predict_writes_a_kaggle_submission(tmp_path):
     header = ",".join(f"pixel{i}" for i in range(784))
     np.savetxt(tmp_path / "test.csv", pixels[:20], fmt="%d", delimiter=",", header=header,
                comments="")  # fmt: skip
-    result = run("train", "--csv", "train.csv", "--epochs", "3", "--out", "run", *QUIET,
+    result = cli("train", "--csv", "train.csv", "--epochs", "3", "--out", "run", *QUIET,
                  cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
-    result = run("predict", "run", "--csv", "test.csv", "--submission", "sub.csv", cwd=tmp_path)
+    result = cli("predict", "run", "--csv", "test.csv", "--submission", "sub.csv", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = (tmp_path / "sub.csv").read_text().splitlines()
     assert lines[0] == "ImageId,Label" and len(lines) == 21
     ids, labels = zip(*(line.split(",") for line in lines[1:]))
     assert [int(i) for i in ids] == list(range(1, 21))
     assert np.mean([int(a) == b for a, b in zip(labels, y[:20])]) > 0.5
-    result = run("predict", "run", "--csv", "train.csv", cwd=tmp_path)  # labelled by mistake
+    result = cli("predict", "run", "--csv", "train.csv", cwd=tmp_path)  # labelled by mistake
     assert result.returncode == 1 and "with labels?" in result.stderr
-    result = run("predict", "run", cwd=tmp_path)
+    result = cli("predict", "run", cwd=tmp_path)
     assert result.returncode == 2 and "--csv PATH" in result.stderr
 
 

@@ -4,16 +4,11 @@ and `graph FILE` on a state dict saved the documented way."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tinygrad_digits as tg
-
-ROOT = Path(__file__).resolve().parents[2]
 
 MODEL_CODE = """
 import tinygrad_digits as tg
@@ -50,33 +45,18 @@ not_a_model = 3
 """
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
-    return subprocess.run(
-        [sys.executable, "-m", "tinygrad_digits", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-    )
-
-
 @pytest.fixture(scope="module")
 def custom(tmp_path_factory):
     """(folder, weights path) of a trained residual mish MLP defined in my_net.py."""
     folder = tmp_path_factory.mktemp("custom")
     (folder / "my_net.py").write_text(MODEL_CODE)
-    sys.path.insert(0, str(folder))
-    try:
-        import my_net
-    finally:
-        sys.path.remove(str(folder))
     from tinygrad_digits import nn, optim
     from tinygrad_digits.data import load_digits_arrays
+    from tinygrad_digits.training.loading import load_custom_model
 
     tg.manual_seed(0)
-    model = my_net.make_model()
+    model, _ = load_custom_model(f"{folder}/my_net.py:make_model")
+    model.train()
     x, y = load_digits_arrays()
     x = (x / 16).astype(np.float32)
     opt = optim.Adam(model.parameters(), lr=3e-3)
@@ -89,7 +69,7 @@ def custom(tmp_path_factory):
     return folder, folder / "weights.safetensors"
 
 
-def test_predict_evaluate_gradcheck_with_a_custom_model(custom):
+def test_predict_evaluate_gradcheck_with_a_custom_model(cli, custom):
     folder, weights = custom
     spec = "my_net.py:make_model"
     from PIL import Image, ImageDraw
@@ -97,43 +77,43 @@ def test_predict_evaluate_gradcheck_with_a_custom_model(custom):
     picture = Image.new("L", (200, 200), 255)
     ImageDraw.Draw(picture).line([(100, 30), (100, 170)], fill=0, width=16)
     picture.save(folder / "one.png")
-    result = run("predict", str(weights), "one.png", "--model-def", spec, "--json", cwd=folder)
+    result = cli("predict", str(weights), "one.png", "--model-def", spec, "--json", cwd=folder)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["prediction"] == 1
-    result = run("evaluate", str(weights), "--model-def", spec, cwd=folder)
+    result = cli("evaluate", str(weights), "--model-def", spec, cwd=folder)
     assert result.returncode == 0, result.stderr
     accuracy = float(result.stdout.split("accuracy")[1].split("%")[0].strip(" :"))
     assert accuracy > 80
-    result = run("gradcheck", str(weights), "--model-def", spec, cwd=folder)
+    result = cli("gradcheck", str(weights), "--model-def", spec, cwd=folder)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "inner.weight" in result.stdout and "PASS" in result.stdout
 
 
-def test_graph_draws_any_model(custom):
+def test_graph_draws_any_model(cli, custom):
     folder, weights = custom
-    result = run(
+    result = cli(
         "graph", str(weights), "--model-def", "my_net.py:make_model", "-o", "g.dot", cwd=folder
     )
     assert result.returncode == 0, result.stderr
     dot = (folder / "g.dot").read_text()
     assert "Sequential" in dot and "inner" in dot and "Tanh" in dot
-    result = run("graph", "--model-def", "my_net.py:make_cnn", "-o", "cnn.dot", cwd=folder)
+    result = cli("graph", "--model-def", "my_net.py:make_cnn", "-o", "cnn.dot", cwd=folder)
     assert result.returncode == 0, result.stderr
     assert "Conv2d" in (folder / "cnn.dot").read_text()
 
 
-def test_graph_file_takes_a_state_dict_saved_with_tg_save(tmp_path):
+def test_graph_file_takes_a_state_dict_saved_with_tg_save(cli, tmp_path):
     from tinygrad_digits import nn
 
     tg.save(nn.MLP(64, [16], 10).state_dict(), tmp_path / "mlp.safetensors")
-    result = run("graph", "mlp.safetensors", "-o", "mlp.dot", cwd=tmp_path)
+    result = cli("graph", "mlp.safetensors", "-o", "mlp.dot", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "MLP 64 -> 16 -> 10" in (tmp_path / "mlp.dot").read_text()
 
 
-def test_doctor_on_a_custom_model(custom):
+def test_doctor_on_a_custom_model(cli, custom):
     folder, weights = custom
-    result = run("doctor", "--model-def", "my_net.py:make_model", "--steps", "5", cwd=folder)
+    result = cli("doctor", "--model-def", "my_net.py:make_model", "--steps", "5", cwd=folder)
     assert result.returncode in (0, 1), result.stderr
     assert "inner" in result.stdout
 
@@ -147,8 +127,8 @@ def test_doctor_on_a_custom_model(custom):
         ("my_net.py:not_a_model", "has no function"),
     ],
 )
-def test_model_def_mistakes_are_explained(custom, spec, message):
+def test_model_def_mistakes_are_explained(cli, custom, spec, message):
     folder, weights = custom
-    result = run("predict", str(weights), "x.png", "--model-def", spec, cwd=folder)
+    result = cli("predict", str(weights), "x.png", "--model-def", spec, cwd=folder)
     assert result.returncode != 0
     assert message in result.stderr, result.stderr
