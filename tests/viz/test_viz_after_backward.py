@@ -58,3 +58,14 @@ def test_second_backward_still_gives_the_clear_error():
     loss.backward()
     with pytest.raises(GradientError, match="second time"):
         loss.backward()
+
+
+def test_an_input_changed_in_place_is_drawn_as_it_was_used():
+    w = tg.randn(3, requires_grad=True)
+    x = w * 2
+    y = x.exp()  # reads x before the in-place add below
+    x.add_(1)
+    loss = (y * x).sum()
+    before = viz.to_dot(loss).count("->")
+    loss.backward()
+    assert viz.to_dot(loss).count("->") == before
