@@ -148,15 +148,16 @@ def _row_width(path: Path, first: tuple[int, str]) -> int:
     return width
 
 
-def read_unlabelled_csv(path: str | os.PathLike) -> np.ndarray:
+def read_unlabelled_csv(path: str | os.PathLike, max_rows: int = MAX_ROWS) -> np.ndarray:
     """Read pictures without labels, Kaggle's digit-recognizer ``test.csv`` layout (a header,
-    then 784 or 64 pixels per row), into uint8 (N, side, side)."""
+    then 784 or 64 pixels per row), into uint8 (N, side, side); at most ``max_rows`` rows."""
     path = Path(path)
-    skip = _lines_before_data(path)
+    with open(path, encoding="utf-8", errors="replace") as f:
+        rows = [line for _, line in _lines(path, f, max_rows)]
+    if rows and not _is_int(rows[0].split(",", 1)[0].strip('" \t\r\n')):
+        rows = rows[1:]  # the header
     try:
-        table = np.loadtxt(
-            path, delimiter=",", dtype=np.int16, comments=None, skiprows=skip, ndmin=2
-        )
+        table = np.loadtxt(rows, delimiter=",", dtype=np.int16, comments=None, ndmin=2)
     except ValueError as exc:
         raise DataFormatError(f"{path}: {exc}. {_FIX}") from None
     sides = {784: 28, 64: 8}
