@@ -156,5 +156,5 @@ def test_summary_names_a_composite_activation_and_the_real_batch():
     model = nn.Sequential(nn.Linear(3, 8), Mish(), nn.Linear(8, 2))
     report = doctor.diagnose(model, x, y, F.cross_entropy, optim.Adam(model.parameters()), steps=5)
     assert "(mish)" in report.summary and "tanh" not in report.summary, report.summary
-    assert "5 steps of 4" in report.summary  # 4 samples: batches of 4, not of 64
+    assert "5 full-batch steps" in report.summary  # 4 samples: not "steps of 64"
     assert all(not f.layer or not f.layer.startswith("Sequential[") for f in report.findings)
