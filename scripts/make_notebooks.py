@@ -325,9 +325,9 @@ plt.show()""",
     ),
     (
         "md",
-        """**Fix**: raise the learning rate. The doctor does not guess the rate: it runs short trials of
-this very set-up at a few rates and advises one only when its loss measured lower, quoting each
-trial (the report above).
+        """**Fix**: raise the learning rate. The doctor does not guess the rate: it runs short
+trials of this very set-up at a few rates and advises one only when its loss measured
+lower, quoting each trial (the report above).
 
 ## 3. λ too strong: weight decay that erases the weights
 
