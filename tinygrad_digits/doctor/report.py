@@ -103,7 +103,9 @@ class Report:
             if self.loss_after is not None:
                 line += f" -> {_g(self.loss_after)} after {self.steps} steps"
             if self.baseline_after is not None:
-                line += f" (same output for every input: {_g(self.baseline_after)})"
+                # the loss of a net that ignores its input: near it, the net has learnt nothing
+                baseline = _g(self.baseline_after)
+                line += f" (every input answered with the net's average output: {baseline})"
             if self.loss_kind == "cross_entropy" and self.num_classes:
                 line += f"; ln({self.num_classes}) = {math.log(self.num_classes):.4g}"
             lines.append(line)
