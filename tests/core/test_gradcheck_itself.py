@@ -75,6 +75,25 @@ def test_correct_custom_function_passes_both(device: str) -> None:
     assert tg.gradcheck(Cube.apply, [x64(device)], fast_mode=True)
 
 
+def test_gradgradcheck_takes_gradchecks_keywords(device: str) -> None:
+    """The options pass through to gradcheck: a tolerance too tight to meet fails, a soft
+    failure returns False, and a misspelt keyword is refused before fn runs."""
+    calls = []
+
+    def counted(x):
+        calls.append(x)
+        return WrongSecondDerivative.apply(x)
+
+    assert not tg.gradgradcheck(
+        counted, [x64(device)], eps=1e-6, atol=1e-5, rtol=1e-3, seed=3, raise_exception=False
+    )
+    assert tg.gradgradcheck(Cube.apply, [x64(device)], fast_mode=True, seed=1)
+    calls.clear()
+    with pytest.raises(TypeError, match="atl"):
+        tg.gradgradcheck(counted, [x64(device)], atl=1e-3)
+    assert calls == []
+
+
 def test_directional_errors_measure_what_gradcheck_judges(device: str) -> None:
     from tinygrad_digits.autograd.gradcheck import directional_errors
 

@@ -6,6 +6,7 @@ hides a backward that forgets to multiply by its upstream gradient).
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -189,21 +190,17 @@ def _fail(raise_exception: bool, message: str) -> bool:
     return False
 
 
-def gradgradcheck(
-    fn: Callable[..., Any],
-    inputs: Tensor | Sequence[Any],
-    *,
-    eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
-    fast_mode: bool = False,
-    seed: int = 0,
-    raise_exception: bool = True,
-) -> bool:
-    """gradcheck of the backward pass itself: second derivatives via create_graph=True."""
+def gradgradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Any], **options: Any) -> bool:
+    """gradcheck of the backward pass itself: second derivatives via create_graph=True.
+
+    Takes gradcheck's keywords (eps, atol, rtol, fast_mode, seed, raise_exception), as torch;
+    they are checked against gradcheck's signature before anything runs.
+    """
+    given = inspect.signature(gradcheck).bind(fn, inputs, **options)
+    given.apply_defaults()
     inputs = _as_list(inputs)
     checked = _checked(inputs)
-    rng = np.random.default_rng(seed + 1)
+    rng = np.random.default_rng(given.arguments["seed"] + 1)
     outs = _outputs(fn, inputs)
     vs = [
         Tensor(
@@ -220,17 +217,7 @@ def gradgradcheck(
         )
         return tuple(g for g in found if g is not None and g.requires_grad)
 
-    return gradcheck(
-        first_grads,
-        [*inputs, *vs],
-        eps=eps,
-        atol=atol,
-        rtol=rtol,
-        fast_mode=fast_mode,
-        seed=seed,
-        raise_exception=raise_exception,
-        _record=True,
-    )
+    return gradcheck(first_grads, [*inputs, *vs], **options, _record=True)
 
 
 def directional_errors(

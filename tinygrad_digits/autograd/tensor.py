@@ -76,6 +76,17 @@ def _comparison(method: str) -> Callable[..., Tensor]:
     return compare
 
 
+def _floating_unary(op: type[Function]) -> Callable[[Tensor], Tensor]:
+    """x.exp(), x.sin(), ...: the elementwise op on x, an integer or bool x made float first
+    (as torch promotes them)."""
+
+    def unary(self: Tensor) -> Tensor:
+        return op.apply(self._floating())
+
+    unary.__name__ = op.__name__.lower()
+    return unary
+
+
 def _on_own_device(method: Callable) -> Callable:
     """Run an array-level method under its tensor's device context (CuPy computes on the
     current GPU), for the in-place methods that compute outside any Function."""
@@ -539,14 +550,18 @@ class Tensor:
     def square(self) -> Tensor:
         return E.PowScalar.apply(self, exponent=2)
 
-    def exp(self) -> Tensor:
-        return E.Exp.apply(self._floating())
-
-    def log(self) -> Tensor:
-        return E.Log.apply(self._floating())
-
-    def sqrt(self) -> Tensor:
-        return E.Sqrt.apply(self._floating())
+    # float-only elementwise ops: integer and bool inputs are made float first
+    exp = _floating_unary(E.Exp)
+    log = _floating_unary(E.Log)
+    log1p = _floating_unary(E.Log1p)  # log(1 + x), accurate for tiny x
+    sqrt = _floating_unary(E.Sqrt)
+    sin = _floating_unary(E.Sin)
+    cos = _floating_unary(E.Cos)
+    tan = _floating_unary(E.Tan)
+    tanh = _floating_unary(E.Tanh)
+    sigmoid = _floating_unary(E.Sigmoid)
+    silu = _floating_unary(E.Silu)
+    erf = _floating_unary(E.Erf)
 
     def rsqrt(self) -> Tensor:
         return 1 / self.sqrt()
@@ -554,20 +569,11 @@ class Tensor:
     def abs(self) -> Tensor:
         return E.Abs.apply(self)
 
-    def tanh(self) -> Tensor:
-        return E.Tanh.apply(self._floating())
-
-    def sigmoid(self) -> Tensor:
-        return E.Sigmoid.apply(self._floating())
-
     def relu(self) -> Tensor:
         return E.Relu.apply(self)
 
     def leaky_relu(self, negative_slope: builtins.float = 0.01) -> Tensor:
         return E.LeakyRelu.apply(self, slope=negative_slope)
-
-    def erf(self) -> Tensor:
-        return E.Erf.apply(self._floating())
 
     def gelu(self, approximate: str = "none") -> Tensor:
         """x * Phi(x), with the exact erf (default) or torch's tanh approximation."""
@@ -581,10 +587,6 @@ class Tensor:
     def softplus(self, beta: builtins.float = 1.0, threshold: builtins.float = 20.0) -> Tensor:
         """log(1 + exp(beta x)) / beta without overflow; x itself where beta x > threshold."""
         return E.Softplus.apply(self._floating(), beta=float(beta), threshold=float(threshold))
-
-    def log1p(self) -> Tensor:
-        """log(1 + x), accurate for tiny x."""
-        return E.Log1p.apply(self._floating())
 
     def sign(self) -> Tensor:
         return self._stepwise("sign")
@@ -610,15 +612,6 @@ class Tensor:
             return self
         return E.Stepwise.apply(self, fn=fn)
 
-    def sin(self) -> Tensor:
-        return E.Sin.apply(self._floating())
-
-    def cos(self) -> Tensor:
-        return E.Cos.apply(self._floating())
-
-    def tan(self) -> Tensor:
-        return E.Tan.apply(self._floating())
-
     def log2(self) -> Tensor:
         return self.log() * (1 / math.log(2))
 
@@ -627,9 +620,6 @@ class Tensor:
 
     def exp2(self) -> Tensor:
         return (self._floating() * math.log(2)).exp()
-
-    def silu(self) -> Tensor:
-        return E.Silu.apply(self._floating())
 
     def lerp(self, end: Any, weight: Any) -> Tensor:
         """self + weight * (end - self)."""
@@ -794,15 +784,10 @@ class Tensor:
         n = count(self.shape, axes)
         return (centred * centred).sum(dim=axes, keepdim=keepdim) / builtins.max(n - correction, 0)
 
-    def std(
-        self,
-        dim: Dim = None,
-        unbiased: builtins.bool | None = None,
-        keepdim: builtins.bool = False,
-        *,
-        correction: builtins.int | None = None,
-    ) -> Tensor:
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+    def std(self, *args: Any, **kwargs: Any) -> Tensor:
+        """The square root of var, with var's arguments: (dim, unbiased, keepdim, *,
+        correction), as torch."""
+        return self.var(*args, **kwargs).sqrt()
 
     def logsumexp(self, dim: Dim, keepdim: builtins.bool = False) -> Tensor:
         """log(sum(exp(x))) without overflow: shifted by the (constant) maximum."""

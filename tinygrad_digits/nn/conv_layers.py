@@ -8,6 +8,7 @@ torch's default initialisation) and, for batch norm, the running statistics as b
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from .. import dtypes
@@ -21,17 +22,6 @@ from .init import kaiming_uniform_, ones_, uniform_, zeros_
 from .module import Module
 from .parameter import Parameter
 
-__all__ = [
-    "AdaptiveAvgPool2d",
-    "AvgPool2d",
-    "BatchNorm1d",
-    "BatchNorm2d",
-    "Conv1d",
-    "Conv2d",
-    "ConvTranspose2d",
-    "MaxPool2d",
-]
-
 
 def _zeros(shape: tuple[int, ...], device: DeviceLike, dtype: Any) -> Tensor:
     dev = get_device(device)
@@ -43,11 +33,67 @@ def _pair(value: Any) -> Any:
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
+def _check_groups(layer: str, in_channels: int, out_channels: int, groups: int) -> None:
+    """Each group convolves its own slice of the channels, so both counts must split evenly."""
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"{layer}: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
+            f"be divisible by groups ({groups})"
+        )
+
+
 def _name(module: Module) -> str:
     return f"{type(module).__name__}({module.extra_repr()})"
 
 
-class Conv2d(Module):
+class _FunctionalLayer(Module):
+    """A layer that is its functional form called with its own settings: `_form` is the
+    function, `_settings` the attributes passed after the input, in the form's order, and
+    `_shown` those extra_repr lists as name=value."""
+
+    _form: Callable[..., Any]
+    _settings: tuple[str, ...] = ()
+    _shown: tuple[str, ...] = ()
+
+    def forward(self, x: Tensor) -> Any:
+        return self._form(x, *[getattr(self, name) for name in self._settings])
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{name}={getattr(self, name)}" for name in self._shown)
+
+
+class _ConvNd(Module):
+    """What the convolutions share: torch's default init (kaiming_uniform_(a=sqrt(5)) for the
+    weight, U(+-1/sqrt(fan_in)) for the bias, fan_in from the weight's dim 1 and kernel, as
+    torch computes it for all of them) and the head of torch's repr."""
+
+    def _parameters_of(
+        self, shape: tuple[int, ...], bias_size: int, bias: bool, device: DeviceLike, dtype: Any
+    ) -> None:
+        self.weight = Parameter(_zeros(shape, device, dtype))
+        if bias:
+            self.bias = Parameter(_zeros((bias_size,), device, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(math.prod(self.weight.shape[1:]))
+            uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        def as_tuple(value: Any) -> tuple[int, ...]:
+            return value if isinstance(value, tuple) else (value,)
+
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={as_tuple(self.kernel_size)}, "
+            f"stride={as_tuple(self.stride)}"
+        )
+
+
+class Conv2d(_ConvNd):
     """2-D convolution over (N, C_in, H, W) (or unbatched (C_in, H, W)) -> (N, C_out, OH, OW).
 
     weight: (C_out, C_in / groups, kh, kw), bias: (C_out,). Default init as torch:
@@ -75,11 +121,7 @@ class Conv2d(Module):
                 f"Conv2d: in_channels, out_channels and groups must be positive, got "
                 f"{in_channels}, {out_channels}, {groups}"
             )
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must "
-                f"both be divisible by groups ({groups})"
-            )
+        _check_groups("Conv2d", in_channels, out_channels, groups)
         if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
             raise ValueError(
                 f"Conv2d: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
@@ -95,19 +137,7 @@ class Conv2d(Module):
         self.groups = int(groups)
         self.padding_mode = padding_mode
         shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(_zeros(shape, device, dtype))
-        if bias:
-            self.bias = Parameter(_zeros((out_channels,), device, dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
-            bound = 1.0 / math.sqrt(fan_in)
-            uniform_(self.bias, -bound, bound)
+        self._parameters_of(shape, out_channels, bias, device, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         if isinstance(x, Tensor) and x.ndim in (3, 4):
@@ -141,10 +171,7 @@ class Conv2d(Module):
             raise ShapeError(f"{_name(self)}: {exc}") from None
 
     def extra_repr(self) -> str:
-        text = (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}"
-        )
+        text = super().extra_repr()
         if self.padding not in ((0, 0), "valid"):
             text += f", padding={self.padding!r}"
         if self.dilation != (1, 1):
@@ -156,27 +183,11 @@ class Conv2d(Module):
         return text
 
 
-class _SimpleConv(Module):
-    """What Conv1d and ConvTranspose2d share: torch's parameter shapes and default init
-    (kaiming_uniform_(a=sqrt(5)) for the weight, U(+-1/sqrt(fan_in)) for the bias, fan_in from
-    the weight's dim 1 and kernel, as torch computes it for both)."""
-
-    def _parameters_of(
-        self, shape: tuple[int, ...], bias_size: int, bias: bool, device: DeviceLike, dtype: Any
-    ) -> None:
-        self.weight = Parameter(_zeros(shape, device, dtype))
-        if bias:
-            self.bias = Parameter(_zeros((bias_size,), device, dtype))
-        else:
-            self.register_parameter("bias", None)
-        kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = math.prod(shape[1:])
-            uniform_(self.bias, -1.0 / math.sqrt(fan_in), 1.0 / math.sqrt(fan_in))
-
-
-class Conv1d(_SimpleConv):
+class Conv1d(_ConvNd, _FunctionalLayer):
     """1-D convolution over (N, C_in, L) -> (N, C_out, L_out); weight (C_out, C_in/groups, k)."""
+
+    _form = staticmethod(C.conv1d)
+    _settings = ("weight", "bias", "stride", "padding", "dilation", "groups")
 
     def __init__(
         self,
@@ -192,32 +203,20 @@ class Conv1d(_SimpleConv):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"Conv1d: in_channels ({in_channels}) and out_channels ({out_channels}) must "
-                f"both be divisible by groups ({groups})"
-            )
+        _check_groups("Conv1d", in_channels, out_channels, groups)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.groups = dilation, groups
         shape = (out_channels, in_channels // groups, kernel_size)
         self._parameters_of(shape, out_channels, bias, device, dtype)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return C.conv1d(
-            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
 
-    def extra_repr(self) -> str:
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size=({self.kernel_size},), "
-            f"stride=({self.stride},)"
-        )
-
-
-class ConvTranspose2d(_SimpleConv):
+class ConvTranspose2d(_ConvNd, _FunctionalLayer):
     """Transposed 2-D convolution (N, C_in, H, W) -> (N, C_out, H_out, W_out), the usual
     learned upsampling; weight (C_in, C_out/groups, kh, kw), as torch."""
+
+    _form = staticmethod(C.conv_transpose2d)
+    _settings = ("weight", "bias", "stride", "padding", "output_padding", "groups", "dilation")
 
     def __init__(
         self,
@@ -234,11 +233,7 @@ class ConvTranspose2d(_SimpleConv):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"ConvTranspose2d: in_channels ({in_channels}) and out_channels ({out_channels}) "
-                f"must both be divisible by groups ({groups})"
-            )
+        _check_groups("ConvTranspose2d", in_channels, out_channels, groups)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
         self.padding, self.output_padding = _pair(padding), _pair(output_padding)
@@ -246,31 +241,17 @@ class ConvTranspose2d(_SimpleConv):
         shape = (in_channels, out_channels // groups, *self.kernel_size)
         self._parameters_of(shape, out_channels, bias, device, dtype)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return C.conv_transpose2d(
-            x,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            self.output_padding,
-            self.groups,
-            self.dilation,
-        )
 
-    def extra_repr(self) -> str:
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}"
-        )
-
-
-class MaxPool2d(Module):
+class MaxPool2d(_FunctionalLayer):
     """The largest value of each window; stride defaults to kernel_size, padding is -inf.
 
     Each window's gradient goes to one maximal element (the first in row-major window order
     when several tie); overlapping windows accumulate.
     """
+
+    _form = staticmethod(C.max_pool2d)
+    _settings = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+    _shown = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
 
     def __init__(
         self,
@@ -287,26 +268,20 @@ class MaxPool2d(Module):
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
         self.return_indices = return_indices
 
-    def forward(self, x: Tensor) -> Any:
-        return C.max_pool2d(
-            x,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
 
-    def extra_repr(self) -> str:
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
-        )
-
-
-class AvgPool2d(Module):
+class AvgPool2d(_FunctionalLayer):
     """The mean of each window; zero padding counts in the divisor (count_include_pad=True)."""
+
+    _form = staticmethod(C.avg_pool2d)
+    _settings = (
+        "kernel_size",
+        "stride",
+        "padding",
+        "ceil_mode",
+        "count_include_pad",
+        "divisor_override",
+    )
+    _shown = ("kernel_size", "stride", "padding")
 
     def __init__(
         self,
@@ -323,34 +298,17 @@ class AvgPool2d(Module):
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
-    def forward(self, x: Tensor) -> Tensor:
-        return C.avg_pool2d(
-            x,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.ceil_mode,
-            self.count_include_pad,
-            self.divisor_override,
-        )
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-
-class AdaptiveAvgPool2d(Module):
+class AdaptiveAvgPool2d(_FunctionalLayer):
     """Average pooling to a fixed output size (None keeps that dim), e.g. 1 before a
     classifier head, whatever the image size."""
+
+    _form = staticmethod(C.adaptive_avg_pool2d)
+    _settings = _shown = ("output_size",)
 
     def __init__(self, output_size: int | tuple[int | None, int | None]) -> None:
         super().__init__()
         self.output_size = output_size
-
-    def forward(self, x: Tensor) -> Tensor:
-        return C.adaptive_avg_pool2d(x, self.output_size)
-
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
 
 
 class _BatchNorm(Module):

@@ -29,16 +29,6 @@ from ..ops.pool import WindowGather as _WindowGather
 
 IntPair = int | Sequence[int]
 
-__all__ = [
-    "adaptive_avg_pool2d",
-    "avg_pool2d",
-    "batch_norm",
-    "conv1d",
-    "conv2d",
-    "conv_transpose2d",
-    "max_pool2d",
-]
-
 
 # --- argument checks ----------------------------------------------------------------------
 def _pair(value: IntPair, name: str, op: str, low: int = 1) -> tuple[int, int]:
@@ -106,11 +96,16 @@ def _fits(op: str, x: Tensor, win: Window, padding_text: str) -> tuple[int, int]
 
 
 # --- convolution --------------------------------------------------------------------------
+def _weight_dims(op: str, weight: Any, ndim: int, layout: str) -> None:
+    """A weight tensor of `ndim` dims, laid out as `layout` says."""
+    if not isinstance(weight, Tensor) or weight.ndim != ndim:
+        shape = weight.shape if isinstance(weight, Tensor) else type(weight).__name__
+        raise ShapeError(f"{op}: weight must be {ndim}-D ({layout}), got {shape}")
+
+
 def _check_weight(op: str, x: Tensor, weight: Any, bias: Tensor | None, layout: str) -> None:
     """A 4-D weight (laid out as `layout` says) on the input's device, with its dtype."""
-    if not isinstance(weight, Tensor) or weight.ndim != 4:
-        shape = weight.shape if isinstance(weight, Tensor) else type(weight).__name__
-        raise ShapeError(f"{op}: weight must be 4-D ({layout}), got {shape}")
+    _weight_dims(op, weight, 4, layout)
     _same_device(op, [x, weight, bias])
     _same_dtype(op, {"input": x, "weight": weight, "bias": bias})
 
@@ -176,9 +171,7 @@ def conv1d(
     for name, value in (("stride", stride), ("dilation", dilation)):
         if not isinstance(value, int):
             raise TypeError(f"conv1d: {name} must be an int, got {value!r}")
-    if not isinstance(weight, Tensor) or weight.ndim != 3:
-        shape = weight.shape if isinstance(weight, Tensor) else type(weight).__name__
-        raise ShapeError(f"conv1d: weight must be 3-D (C_out, C_in/groups, k), got {shape}")
+    _weight_dims("conv1d", weight, 3, "C_out, C_in/groups, k")
     pad = padding if isinstance(padding, str) else (0, padding)
     out = conv2d(
         input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, stride), pad, (1, dilation), groups
