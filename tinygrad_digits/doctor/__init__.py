@@ -11,25 +11,13 @@ against the training images. Findings are data
 and `format_findings` turn them into text. NaN hunting: `tinygrad_digits.detect_anomaly()`.
 """
 
-from ..diagnostics.findings import (
-    CODES,
-    ERROR,
-    INFO,
-    WARNING,
-    Finding,
-    at_least,
-    format_findings,
-    sort_findings,
-)
+# What a user of the doctor calls; the severities, CODES and sorting live in diagnostics.findings.
+from ..diagnostics.findings import Finding, at_least, format_findings
 from .checks_image import check_image, warn_about_images
 from .report import LayerRow, Report
 from .runner import check_before_training, diagnose, quick_checks, run_doctor_checks
 
 __all__ = [
-    "CODES",
-    "ERROR",
-    "INFO",
-    "WARNING",
     "Finding",
     "LayerRow",
     "Report",
@@ -40,6 +28,5 @@ __all__ = [
     "format_findings",
     "quick_checks",
     "run_doctor_checks",
-    "sort_findings",
     "warn_about_images",
 ]
