@@ -232,6 +232,9 @@ class Clamp(Function):
 
     def forward(self, x, low, high):
         xp = self.xp
+        if self.device.numpy_dtype(x).kind == "f":  # strict refuses int bounds on floats
+            low = None if low is None else float(low)
+            high = None if high is None else float(high)
         self.low, self.high = low, high  # read by the ONNX exporter
         inside = xp.ones_like(x, dtype=xp.bool)
         if low is not None:

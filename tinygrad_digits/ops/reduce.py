@@ -85,7 +85,10 @@ class CumSum(Function):
 
     def forward(self, x, axis):
         self.axis = axis
-        return self.xp.cumulative_sum(x, axis=axis)
+        xp = self.xp
+        # the Array API name (CuPy, strict, NumPy >= 2.1); NumPy 2.0, our floor, has only cumsum
+        cumulative_sum = getattr(xp, "cumulative_sum", None) or getattr(xp, "cumsum")  # noqa: B009
+        return cumulative_sum(x, axis=axis)
 
     def backward(self, g):  # each input feeds every later sum: a reversed cumulative sum
         return g.flip(self.axis).cumsum(self.axis).flip(self.axis)
