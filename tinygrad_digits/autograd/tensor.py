@@ -1065,7 +1065,7 @@ class Tensor:
 
     # --- gather, scatter, sort ---------------------------------------------------------------
     def gather(self, dim: builtins.int, index: Tensor) -> Tensor:
-        """out[i][j][k] = self[index[i][j][k]][j][k] for dim 0 (and likewise for each dim)."""
+        """`out[i][j][k] = self[index[i][j][k]][j][k]` for dim 0 (and likewise for each dim)."""
         return I.GetItem.apply(self, key=self._along_key(dim, index), advanced=True)
 
     def scatter(self, dim: builtins.int, index: Tensor, src: Any) -> Tensor:
