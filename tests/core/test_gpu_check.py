@@ -32,7 +32,8 @@ def test_it_runs_end_to_end_and_finds_nothing_wrong(gpu_check, capsys) -> None:
     out = capsys.readouterr().out
     assert "STAND-IN" in out and "namespace: cupy" in out and "cuda:0 = CuPy stand-in" in out
     assert out.count("host syncs in a training step: 0") == 2
-    assert "mlp: ms per step" in out and "cnn: largest |loss cpu - loss cuda:0|" in out
+    assert "mlp: ms per step" in out and "cnn, adam: largest |loss cpu - loss cuda:0|" in out
+    assert "mlp, sgd+momentum: largest" in out
     assert out.rstrip().endswith("gpu check: all good")
 
 

@@ -50,16 +50,30 @@ def test_one_flat_update_equals_one_update_per_parameter(rule, device) -> None:
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
+def _shares_memory(a, b) -> bool:
+    return np.shares_memory(a._array, b._array)  # the NumPy arrays behind strict's
+
+
 def test_parameters_and_state_are_views_into_the_flat_buffers() -> None:
-    model = _model("cpu")
+    model = _model("strict")
     opt = optim.Adam(model.parameters(), lr=1e-2)
-    _step(model, opt, "cpu", 0)
+    _step(model, opt, "strict", 0)
     (bucket,) = opt._flat_buckets.values()
     total = sum(p.numel() for p in model.parameters())
     assert bucket.param.shape == (total,)
-    assert all(np.shares_memory(p.data, bucket.param) for p in model.parameters())
+    assert all(_shares_memory(p.data, bucket.param) for p in model.parameters())
     exp_avg = [opt.state[p]["exp_avg"] for p in model.parameters()]
-    assert all(np.shares_memory(m, bucket.state["exp_avg"]) for m in exp_avg)
+    assert all(_shares_memory(m, bucket.state["exp_avg"]) for m in exp_avg)
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_the_cpu_updates_each_parameter_in_place_without_flat_buffers(rule) -> None:
+    model = _model("cpu")
+    before = [p.data for p in model.parameters()]
+    opt = RULES[rule](model.parameters())
+    _step(model, opt, "cpu", 0)
+    assert opt._flat_buckets == {}
+    assert all(p.data is b for p, b in zip(model.parameters(), before))
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))
@@ -96,18 +110,19 @@ def test_a_state_dict_round_trip_continues_the_same_run(rule, device) -> None:
 
 
 def test_a_moved_model_rebuilds_the_flat_buffers() -> None:
-    model, reference = _model("cpu"), _model("cpu")
+    model, reference = _model("strict"), _model("strict")
     opt = optim.Adam(model.parameters(), lr=1e-2)
     opt_ref = optim.Adam([{"params": [p]} for p in reference.parameters()], lr=1e-2)
-    _step(model, opt, "cpu", 0)
-    _step(reference, opt_ref, "cpu", 0)
+    _step(model, opt, "strict", 0)
+    _step(reference, opt_ref, "strict", 0)
     model.double()
     reference.double()
-    _step(model, opt, "cpu", 1, np.float64)
-    _step(reference, opt_ref, "cpu", 1, np.float64)
-    assert all(p.data.dtype == np.float64 for p in model.parameters())
+    _step(model, opt, "strict", 1, np.float64)
+    _step(reference, opt_ref, "strict", 1, np.float64)
+    f64 = tg.get_device("strict").dtype(np.float64)
+    assert all(p.data.dtype == f64 for p in model.parameters())
     (bucket,) = opt._flat_buckets.values()
-    assert bucket.param.dtype == np.float64
-    assert all(np.shares_memory(p.data, bucket.param) for p in model.parameters())
+    assert bucket.param.dtype == f64
+    assert all(_shares_memory(p.data, bucket.param) for p in model.parameters())
     for a, b in zip(_weights(model), _weights(reference)):
         np.testing.assert_allclose(a, b, rtol=1e-6)

@@ -193,6 +193,7 @@ def _out_of_bounds(device: Device, index: Any, axis: int, size: int) -> None:
 
 class CUDADevice(Device):
     defers_checks = True
+    launch_bound = True
 
     def __init__(self, index: int = 0) -> None:
         cupy = _import_cupy()
@@ -237,6 +238,13 @@ class CUDADevice(Device):
 
     def as_mask(self, condition: Any, dtype: Any) -> Any:
         return condition
+
+    def _build_fused(self, kernel: Any, options: dict[str, Any]) -> Any:
+        """cupy.fuse compiles the function into one kernel; inside it, the math is CuPy's own
+        ufuncs (array-api-compat's wrappers ask for shapes, which fusion does not give)."""
+        name = "_".join([kernel.__name__, *(f"{k}{int(v)}" for k, v in sorted(options.items()))])
+        fused = self.native.fuse(kernel_name=name)(kernel(self.native, **options))
+        return _under(self.context, fused)
 
     # CuPy wraps out-of-range integer array indices around where NumPy raises: each advanced
     # index is checked by a device-side flag, raised at the next read to the host.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,10 @@ class Device:
     # Whether range checks of labels and indices become device-side flags raised at the next
     # read to the host (Device.defer_check) instead of a transfer each (accelerators).
     defers_checks = False
+    # Whether each array operation costs a kernel launch (a GPU; strict counts as one), so an
+    # optimizer updates all parameters in one pass over flat buffers (optim/flat.py). On the
+    # CPU a pass per parameter is cheaper than gathering the gradients into one array.
+    launch_bound = False
 
     def __repr__(self) -> str:
         kind, _, index = self.name.partition(":")
@@ -138,6 +143,27 @@ class Device:
             else:
                 raise ValueError(f"unknown random kind {kind!r}")
             return self.from_numpy(out.astype(dtype, copy=False))
+
+    # --- fused kernels -----------------------------------------------------------------
+    def fuse(self, kernel: Callable[..., Callable[..., Any]], **options: Any) -> Callable[..., Any]:
+        """The elementwise function `kernel(xp, **options)` builds, ready to call on this
+        device's arrays and Python scalars (`options`: bools that pick a variant).
+
+        `xp` is the namespace whose ufuncs (sqrt, exp, log, maximum, where) the function may
+        call besides operators; in-place operators may only write to its array arguments, and a
+        reduction may only come last. Here the function runs as written, one array operation
+        after another; a GPU device compiles it into one kernel (one launch instead of one per
+        operation), so the same code is the fused path and its reference.
+        """
+        cache = self.__dict__.setdefault("_fused", {})
+        key = (kernel, tuple(sorted(options.items())))
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = self._build_fused(kernel, options)
+        return found
+
+    def _build_fused(self, kernel: Callable[..., Any], options: dict[str, Any]) -> Callable:
+        return kernel(self.xp, **options)
 
     # --- kernels the Array API standard lacks ----------------------------------------
     def getitem(self, array: Any, key: Any) -> Any:

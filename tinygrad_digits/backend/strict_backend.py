@@ -19,6 +19,7 @@ from .numpy_backend import CPUDevice
 class StrictDevice(Device):
     name = "strict"
     defers_checks = True
+    launch_bound = True
 
     def __init__(self) -> None:
         try:

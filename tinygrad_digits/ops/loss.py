@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from .elementwise import Softplus
 
 
@@ -30,10 +31,9 @@ class CrossEntropy(Function):
         xp, device = self.xp, self.device
         n, c = logits.shape
         self.reduction = reduction
-        shifted = logits - xp.max(logits, axis=1, keepdims=True)
-        e = xp.exp(shifted)
+        top = xp.max(logits, axis=1, keepdims=True)
+        e = device.fuse(shifted_exp_kernel)(logits, top)
         total = xp.sum(e, axis=1, keepdims=True)
-        neglogp = xp.log(total) - shifted
         classes, keep = _classes(device, c, ignore_index, labels.dtype)
         hits = labels[:, None] == classes  # ignore_index outside [0, C) has its own column
         if explain is not None:  # every row hits exactly one column unless its label is bad
@@ -42,14 +42,17 @@ class CrossEntropy(Function):
             hits = hits & keep
         elif hits.shape[1] != c:
             hits = hits[:, :c]
-        target = device.as_mask(hits, logits.dtype)
-        rows = xp.sum(target, axis=1, keepdims=True, dtype=logits.dtype)  # 1 where it counts
+        rows = xp.sum(device.as_mask(hits, logits.dtype), axis=1, keepdims=True, dtype=logits.dtype)
+        saved = {"exp": e, "total": total, "hits": hits, "rows": rows}  # 1 in rows that count
         if smoothing:  # (a bool mask times a Python float would be float64 on NumPy)
             target = xp.astype(hits, logits.dtype) * (1 - smoothing) + rows * (smoothing / c)
-        saved = {"probs": e / total, "target": target, "rows": rows}
-        losses = xp.where(hits, neglogp, 0.0)  # not target * neglogp: 0 * inf at -inf logits
-        if smoothing:
-            losses = losses * (1 - smoothing) + (rows * (smoothing / c)) * neglogp
+            neglogp = xp.log(total) - (logits - top)
+            losses = (
+                xp.where(hits, neglogp, 0.0) * (1 - smoothing) + (rows * (smoothing / c)) * neglogp
+            )
+            saved["target"] = target
+        else:  # not target * neglogp: 0 * inf at -inf logits
+            losses = device.fuse(picked_neglogp_kernel)(logits, top, total, hits)
         out = xp.sum(losses, axis=1) if reduction == "none" else xp.sum(losses)
         if reduction == "mean":
             saved["count"] = xp.sum(rows)
@@ -57,24 +60,74 @@ class CrossEntropy(Function):
         self.save_for_backward(**saved)
         return out
 
+    def _target(self) -> Any:
+        saved = self.saved_arrays
+        found = saved.get("target")
+        return self.xp.astype(saved["hits"], saved["exp"].dtype) if found is None else found
+
     def backward(self, g):  # d CE / d logits = (softmax - target) * upstream (/ count for mean)
-        p = self.saved("probs", lambda x, _: x.softmax(1))
-        saved, xp = self.saved_arrays, self.xp
-        target = xp.astype(saved["target"], p.data.dtype)  # a bool mask on NumPy and CuPy
-        diff = (p - self.const(target)) * self.const(saved["rows"])
+        saved = self.saved_arrays
+        if is_grad_enabled():  # recorded: softmax as Tensor ops, so its derivative is exact
+            p = self.parents[0].softmax(1)
+        else:
+            p = self.const(saved["exp"] / saved["total"])
+        diff = (p - self.const(self._target())) * self.const(saved["rows"])
         if self.reduction == "none":
             return diff * g.reshape((-1, 1)), None
         if self.reduction == "mean":
             g = g / self.const(saved["count"])
         return diff * g, None
 
-    def backward_arrays(self, g):  # the same on raw arrays
-        saved = self.saved_arrays
+    def backward_arrays(self, g):  # the same on raw arrays, in one fused kernel
+        saved, device = self.saved_arrays, self.device
         if self.reduction == "none":
-            scale = self.xp.reshape(g, (-1, 1))
+            g = self.xp.reshape(g, (-1, 1))
+        count = saved["count"] if self.reduction == "mean" else 1.0
+        e, total, rows = saved["exp"], saved["total"], saved["rows"]
+        if "target" in saved:
+            grad = device.fuse(smoothed_ce_backward_kernel)(
+                e, total, saved["target"], rows, g, count
+            )
         else:
-            scale = g / saved["count"] if self.reduction == "mean" else g
-        return (saved["probs"] - saved["target"]) * (saved["rows"] * scale), None
+            grad = device.fuse(ce_backward_kernel)(e, total, saved["hits"], rows, g, count)
+        return grad, None
+
+
+def shifted_exp_kernel(xp):
+    """exp(logits - top), top being each row's maximum: never overflows."""
+
+    def shifted_exp(logits, top):
+        return xp.exp(logits - top)
+
+    return shifted_exp
+
+
+def picked_neglogp_kernel(xp):
+    """-log softmax(logits) where `hits` (the label's column), else 0."""
+
+    def picked_neglogp(logits, top, total, hits):
+        return xp.where(hits, xp.log(total) - (logits - top), 0.0)
+
+    return picked_neglogp
+
+
+def ce_backward_kernel(xp):
+    """(softmax - one-hot) * rows * g / count: the gradient of the cross-entropy."""
+
+    def ce_backward(e, total, hits, rows, g, count):
+        p = e / total
+        return xp.where(hits, p - 1.0, p) * (rows * (g / count))
+
+    return ce_backward
+
+
+def smoothed_ce_backward_kernel(xp):
+    """(softmax - target) * rows * g / count, for a label-smoothed (float) target."""
+
+    def smoothed_ce_backward(e, total, target, rows, g, count):
+        return (e / total - target) * (rows * (g / count))
+
+    return smoothed_ce_backward
 
 
 _CLASSES: dict[tuple[int, int, int | None, str], tuple[Any, Any]] = {}

@@ -54,7 +54,8 @@ class Adam(Optimizer):
         steps = [st["step"] for st in states]
         arrays = [p.data for p in params]
         state = {k: [st[k] for st in states] for k in buffers}
-        if steps.count(steps[0]) == len(steps):  # one t for all: one pass over flat buffers
+        # one t for all on a GPU: one pass over flat buffers
+        if params[0].device.launch_bound and steps.count(steps[0]) == len(steps):
             bucket = self._flat(params, states, buffers)
             arrays, grads, steps = [bucket.param], [flat_grads(params[0].device, grads)], steps[:1]
             state = {k: [bucket.state[k]] for k in buffers}
@@ -99,34 +100,49 @@ def adam(
     device: Device,
 ) -> None:
     """Adam's rule over raw arrays on one device, in place; `steps` holds each parameter's t
-    for this update, `max_exp_avg_sqs` is empty unless amsgrad."""
-    xp = device.xp
+    for this update, `max_exp_avg_sqs` is empty unless amsgrad. Each parameter is one fused
+    kernel (one GPU launch; over the optimizer's flat buffer, one for the whole model)."""
+    amsgrad = bool(max_exp_avg_sqs)
+    step = device.fuse(adam_kernel, decoupled=bool(decoupled_weight_decay), amsgrad=amsgrad)
+    decay = 1.0 - lr * decoupled_weight_decay
     for i, (p, g, m, v, t) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs, steps)):
-        if decoupled_weight_decay:
-            p *= 1.0 - lr * decoupled_weight_decay
-        m *= beta1
-        m += (1.0 - beta1) * g
-        sq = g * g
-        sq *= 1.0 - beta2
-        v *= beta2
-        v += sq
-        if max_exp_avg_sqs:
-            _maximum_into(max_exp_avg_sqs[i], v, device)
-            denom = xp.sqrt(max_exp_avg_sqs[i])
-        else:
-            denom = xp.sqrt(v)
         # lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), with sqrt(bc2) moved to the numerator:
         # the same value, one pass over the parameter fewer
         root_bc2 = math.sqrt(1.0 - beta2**t)
-        denom += eps * root_bc2
-        update = m / denom
-        update *= lr * root_bc2 / (1.0 - beta1**t)
-        p -= update
+        step_size = lr * root_bc2 / (1.0 - beta1**t)
+        vmax = max_exp_avg_sqs[i] if amsgrad else None
+        step(
+            p,
+            g,
+            m,
+            v,
+            vmax,
+            decay,
+            beta1,
+            1.0 - beta1,
+            beta2,
+            1.0 - beta2,
+            step_size,
+            eps * root_bc2,
+        )
 
 
-def _maximum_into(out: Any, other: Any, device: Device) -> None:
-    """out = maximum(out, other) in the memory of `out`: AMSGrad's buffer is never reallocated."""
-    if device.native is not None:
-        device.native.maximum(out, other, out=out)
-    else:  # the Array API has no out=: one temporary, but the buffer stays the same array
-        out[...] = device.xp.maximum(out, other)
+def adam_kernel(xp: Any, decoupled: bool, amsgrad: bool) -> Any:
+    """One Adam update of p, m, v (and v's running maximum `vmax` for amsgrad) in place;
+    c1 = 1 - beta1, c2 = 1 - beta2, `decay` = 1 - lr * weight_decay (AdamW)."""
+
+    def adam_step(p, g, m, v, vmax, decay, beta1, c1, beta2, c2, step_size, eps_hat):
+        if decoupled:
+            p *= decay
+        m *= beta1
+        m += c1 * g
+        v *= beta2
+        v += c2 * (g * g)
+        if amsgrad:
+            vmax[...] = xp.maximum(vmax, v)
+            denom = xp.sqrt(vmax) + eps_hat
+        else:
+            denom = xp.sqrt(v) + eps_hat
+        p -= (m / denom) * step_size
+
+    return adam_step

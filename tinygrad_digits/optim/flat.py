@@ -3,7 +3,9 @@
 On a GPU each array operation is a kernel launch, so an update rule run once per parameter
 costs (operations per rule) x (parameters) launches. Here one bucket's parameters (one device,
 one dtype) and each of their state arrays are views into one flat array apiece, so the rule runs
-its few operations once over all of them.
+its few operations once over all of them. Only on devices whose operations are kernel launches
+(`Device.launch_bound`): on the CPU, gathering the gradients into one array costs more than the
+per-parameter calls it saves.
 
 The views stay the real thing: `p.data` and `optimizer.state[p]['exp_avg']` are views into the
 flat arrays, so in-place changes by the user (`p.data[...] = 0`, `p.mul_(2)`) are seen, and

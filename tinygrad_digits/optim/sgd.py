@@ -43,11 +43,11 @@ class SGD(Optimizer):
         keys = ("momentum_buffer",) if momentum else ()
         states = [self._state(p) for p in params] if momentum else [{} for _ in params]
         device = params[0].device
-        if all(k in st for st in states for k in keys):  # one pass over a flat buffer
+        if device.launch_bound and all(k in st for st in states for k in keys):  # flat buffers
             bucket = self._flat(params, states, keys)
             arrays, grads = [bucket.param], [flat_grads(device, grads)]
             buffers = [bucket.state[k] for k in keys]
-        else:  # the first step with momentum makes the buffers, one per parameter
+        else:  # per parameter: on the CPU, or the first step with momentum (makes the buffers)
             arrays, buffers = [p.data for p in params], [st.get(k) for st in states for k in keys]
         sgd(
             arrays,
@@ -77,14 +77,32 @@ def sgd(
 ) -> None:
     """SGD's rule over raw arrays on one device, in place. `momentum_buffers` (one per
     parameter when momentum > 0, else empty) may hold None before the first step: the new
-    buffer is written into the list."""
+    buffer is written into the list. Each parameter's update is one fused kernel (one GPU
+    launch; over the optimizer's flat buffer, one for the whole model)."""
+    options = {"momentum": bool(momentum), "nesterov": nesterov, "dampened": bool(dampening)}
+    step = device.fuse(sgd_kernel, **options)
     for i, (p, d) in enumerate(zip(params, grads)):
-        if momentum:
-            buf = momentum_buffers[i]
-            if buf is None:
-                buf = momentum_buffers[i] = device.copy(d)
+        if momentum and momentum_buffers[i] is None:  # the first step: buf = d, then as below
+            momentum_buffers[i] = device.copy(d)
+            if nesterov:
+                d = d + momentum * momentum_buffers[i]
             else:
-                buf *= momentum
-                buf += (1.0 - dampening) * d if dampening else d
-            d = d + momentum * buf if nesterov else buf
+                d = momentum_buffers[i]
+            p -= lr * d
+            continue
+        buf = momentum_buffers[i] if momentum else None
+        step(p, d, buf, lr, momentum, 1.0 - dampening)
+
+
+def sgd_kernel(xp: Any, momentum: bool, nesterov: bool, dampened: bool) -> Any:
+    """One SGD update of p (and of the momentum buffer `buf`) in place; `keep` is
+    1 - dampening."""
+
+    def sgd_step(p, d, buf, lr, m, keep):
+        if momentum:
+            buf *= m
+            buf += keep * d if dampened else d
+            d = d + m * buf if nesterov else buf
         p -= lr * d
+
+    return sgd_step

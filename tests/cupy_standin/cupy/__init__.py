@@ -132,6 +132,8 @@ class ndarray:  # noqa: N801 (CuPy's name)
         return None if self._a.base is None else _make(self._a.base, self._dev)
 
     def __getattr__(self, name: str) -> Any:
+        if standin.fusing[0] and name not in _FUSABLE_ATTRIBUTES:
+            raise NotImplementedError(f"`{name}` is not supported in cupy.fuse")
         attr = getattr(self._a, name)
         if not callable(attr):
             return _wrap(attr) if isinstance(attr, _np.ndarray) else attr
@@ -205,6 +207,8 @@ class ndarray:  # noqa: N801 (CuPy's name)
 
     # --- indexing ---------------------------------------------------------------------------
     def __getitem__(self, key: Any) -> ndarray:
+        if standin.fusing[0]:
+            raise ValueError("cupy.fuse supports no indexing of an array but `[...]` writes")
         a = _on_current(self)
         return _wrap(a[_wrap_indices(key, a.shape)])
 
@@ -280,15 +284,61 @@ def _gemm() -> None:
 
 # --- module functions ------------------------------------------------------------------------
 def _function(fn: Any, gemm: bool = False) -> Any:
+    name = getattr(fn, "__name__", "function")
+    fusable = isinstance(fn, _np.ufunc) or name in _FUSABLE_FUNCTIONS
+
     def call(*args: Any, **kwargs: Any) -> Any:
+        if standin.fusing[0] and not fusable:
+            raise TypeError(f"cupy.{name} cannot be called inside cupy.fuse")
         if gemm:
             _gemm()
         _kernel()
         with _np.errstate(all="ignore"):  # GPU kernels do not warn about 0/0 or log(0)
             return _wrap(fn(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()}))
 
-    call.__name__ = getattr(fn, "__name__", "function")
+    call.__name__ = name
     return call
+
+
+# What CuPy's kernel fusion accepts inside a fused function besides ufuncs and operators: the
+# reductions (at the end of the kernel), where, and the facts dtype and ndim (not shape).
+_FUSABLE_FUNCTIONS = frozenset({"where", "sum", "prod", "max", "min", "amax", "amin", "all", "any"})
+_FUSABLE_ATTRIBUTES = frozenset(
+    {"dtype", "ndim", "astype", "sum", "prod", "max", "min", "all", "any"}
+)
+
+
+def fuse(*args: Any, kernel_name: str | None = None) -> Any:
+    """cupy.fuse: the decorated function runs as ONE kernel (counted so), over stand-in arrays
+    on the current device and Python scalars. Inside it, as in CuPy's fusion, only operators,
+    in-place operators on the arguments, ufuncs, where, reductions and `x[...] = y` work; shape,
+    indexing, other functions and reads to the host are refused."""
+
+    def decorate(fn: Any) -> Any:
+        def fused(*arguments: Any) -> Any:
+            for a in arguments:
+                if type(a) is ndarray:
+                    _on_current(a)
+                elif a is not None and not isinstance(a, (bool, int, float, complex, _np.generic)):
+                    raise TypeError(f"cupy.fuse takes arrays and scalars, not {type(a)}")
+            _kernel()
+            launches, arrays, sync = standin.launches, standin.arrays, standin.allow_sync[0]
+            standin.fusing[0] += 1
+            standin.allow_sync[0] = False
+            try:
+                out = fn(*arguments)
+            finally:
+                standin.fusing[0] -= 1
+                standin.allow_sync[0] = sync
+            results = out if isinstance(out, tuple) else (out,)
+            standin.launches = launches + 1
+            standin.arrays = arrays + sum(type(r) is ndarray for r in results)
+            return out
+
+        fused.__name__ = kernel_name or fn.__name__
+        return fused
+
+    return decorate(args[0]) if args and callable(args[0]) else decorate
 
 
 def asarray(obj: Any, dtype: Any = None, order: Any = None, **kwargs: Any) -> ndarray:
@@ -360,6 +410,7 @@ class lib:  # noqa: N801 (CuPy's name)
 
 
 _OVERRIDES = {
+    "fuse": fuse,
     "asarray": asarray,
     "array": array,
     "asnumpy": asnumpy,

@@ -9,6 +9,7 @@ launches = 0  # kernels so far: arrays made in new memory and in-place writes (v
 device_count = 2
 current = [0]  # the current device, as cupy.cuda.Device(n) sets it
 allow_sync = [True]
+fusing = [0]  # > 0 inside a cupy.fuse function: only elementwise math and reductions allowed
 fail_kernel: BaseException | None = None  # raised by the next elementwise op, then cleared
 fail_gemm: BaseException | None = None  # raised by the next matmul, then cleared
 hidden: set[str] = set()  # names to pretend this CuPy lacks (an old CuPy without array API)
@@ -21,3 +22,4 @@ def reset() -> None:
     hidden.clear()
     current[0] = 0
     allow_sync[0] = True
+    fusing[0] = 0
