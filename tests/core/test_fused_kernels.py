@@ -16,6 +16,7 @@ from tinygrad_digits.ops.loss import (
     smoothed_ce_backward_kernel,
 )
 from tinygrad_digits.optim.adam import adam_kernel
+from tinygrad_digits.optim.rmsprop import rmsprop_kernel
 from tinygrad_digits.optim.sgd import sgd_kernel
 
 RNG = np.random.default_rng(0)
@@ -43,6 +44,12 @@ CASES = {
         {"momentum": True, "nesterov": False, "dampened": True},
         (A, B, C),
     ),
+    "rmsprop": (rmsprop_kernel, {"centered": False, "momentum": False}, (A, B, V, None, None)),
+    "rmsprop+centered+momentum": (
+        rmsprop_kernel,
+        {"centered": True, "momentum": True},
+        (A, B, V + 1, C * 0.1, C),
+    ),
     "relu_backward": (relu_backward_kernel, {}, (A, B)),
     "shifted_exp": (shifted_exp_kernel, {}, (A, TOP)),
     "picked_neglogp": (picked_neglogp_kernel, {}, (A, TOP, TOTAL, HITS)),
@@ -56,6 +63,8 @@ CASES = {
 SCALARS = {  # the trailing hyperparameters of the optimizer kernels
     "adam": (0.9, 0.1, 0.999, 0.001, 0.01, 1e-8),
     "adamw+amsgrad": (0.9, 0.1, 0.999, 0.001, 0.01, 1e-8),
+    "rmsprop": (0.01, 0.99, 0.01, 1e-8, 0.0),
+    "rmsprop+centered+momentum": (0.01, 0.99, 0.01, 1e-8, 0.9),
     "sgd": (0.1, 0.0, 1.0),
     "sgd+nesterov": (0.1, 0.9, 1.0),
     "sgd+dampening": (0.1, 0.9, 0.5),

@@ -15,6 +15,9 @@ RULES = {
     "sgd+nesterov": lambda groups: optim.SGD(groups, lr=0.05, momentum=0.9, nesterov=True),
     "adam": lambda groups: optim.Adam(groups, lr=1e-2),
     "adamw+amsgrad": lambda groups: optim.AdamW(groups, lr=1e-2, amsgrad=True),
+    "rmsprop+centered+momentum": lambda groups: optim.RMSprop(
+        groups, lr=1e-2, centered=True, momentum=0.9
+    ),
 }
 
 

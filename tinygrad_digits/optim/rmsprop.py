@@ -6,6 +6,7 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ..backend.device import Device
+from .flat import flat_grads
 from .optimizer import Optimizer, ParamsT
 
 
@@ -47,12 +48,17 @@ class RMSprop(Optimizer):
         if centered:
             buffers += ("grad_avg",)
         states = [self._count_step(p, buffers) for p in params]
+        arrays, state = [p.data for p in params], {k: [st[k] for st in states] for k in buffers}
+        if params[0].device.launch_bound:  # on a GPU: one pass over flat buffers
+            bucket = self._flat(params, states, buffers)
+            arrays, grads = [bucket.param], [flat_grads(params[0].device, grads)]
+            state = {k: [bucket.state[k]] for k in buffers}
         rmsprop(
-            [p.data for p in params],
+            arrays,
             grads,
-            [st["square_avg"] for st in states],
-            [st["grad_avg"] for st in states] if centered else [],
-            [st["momentum_buffer"] for st in states] if momentum > 0 else [],
+            state["square_avg"],
+            state.get("grad_avg", []),
+            state.get("momentum_buffer", []),
             lr=group["lr"],
             alpha=group["alpha"],
             eps=group["eps"],
@@ -75,23 +81,34 @@ def rmsprop(
     device: Device,
 ) -> None:
     """RMSprop's rule over raw arrays on one device, in place; `grad_avgs` is empty unless
-    centered, `momentum_buffers` empty unless momentum > 0."""
-    xp = device.xp
+    centered, `momentum_buffers` empty unless momentum > 0. Each parameter's update is one
+    fused kernel (one GPU launch)."""
+    centered, with_momentum = bool(grad_avgs), bool(momentum_buffers)
+    step = device.fuse(rmsprop_kernel, centered=centered, momentum=with_momentum)
     for i, (p, g, sq) in enumerate(zip(params, grads, square_avgs)):
+        ga = grad_avgs[i] if centered else None
+        buf = momentum_buffers[i] if with_momentum else None
+        step(p, g, sq, ga, buf, lr, alpha, 1.0 - alpha, eps, momentum)
+
+
+def rmsprop_kernel(xp: Any, centered: bool, momentum: bool) -> Any:
+    """One RMSprop update of p, the square average `sq` (and the gradient average `ga`, the
+    momentum buffer `buf`) in place; c = 1 - alpha."""
+
+    def rmsprop_step(p, g, sq, ga, buf, lr, alpha, c, eps, m):
         sq *= alpha
-        sq += (1.0 - alpha) * (g * g)
-        if grad_avgs:
-            ga = grad_avgs[i]
+        sq += c * (g * g)
+        if centered:
             ga *= alpha
-            ga += (1.0 - alpha) * g
-            avg = xp.sqrt(sq - ga * ga)
+            ga += c * g
+            avg = xp.sqrt(sq - ga * ga) + eps
         else:
-            avg = xp.sqrt(sq)
-        avg += eps
-        if momentum_buffers:
-            buf = momentum_buffers[i]
-            buf *= momentum
+            avg = xp.sqrt(sq) + eps
+        if momentum:
+            buf *= m
             buf += g / avg
             p -= lr * buf
         else:
             p -= lr * (g / avg)
+
+    return rmsprop_step
