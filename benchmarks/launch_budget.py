@@ -172,8 +172,8 @@ def main() -> None:
         uploads, syncs = fit_epoch_counts()
         print(
             f"fit on cuda (stand-in), an epoch of 8 steps: {uploads} host-to-device upload(s) "
-            f"(the epoch's permutation), {syncs} host syncs (the progress bar, the NaN guard and "
-            "the history, once an epoch)"
+            f"(the epoch's permutation), {syncs} host syncs (the deferred label checks, the "
+            "epoch's mean loss and accuracy)"
         )
 
 

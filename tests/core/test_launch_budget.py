@@ -48,8 +48,8 @@ def test_a_training_step_makes_no_host_sync(budget, device, optimizer, request) 
 
 @pytest.mark.slow
 def test_fit_uploads_nothing_and_reads_the_host_nothing_per_step(budget, cupy_module) -> None:
-    """The epoch's permutation is its one upload; the progress bar, the NaN guard and the
-    history read the device once an epoch, so neither count grows with the batches."""
+    """The epoch's permutation is its one upload; the deferred label checks, the mean loss and
+    the accuracy are read once an epoch, so neither count grows with the batches."""
     if not getattr(cupy_module, "STANDIN", False):
         pytest.skip("counted on the CuPy stand-in")
     (uploads, syncs), (uploads_3, syncs_3) = budget.fit_epoch_counts(1), budget.fit_epoch_counts(3)
