@@ -156,7 +156,7 @@ class Device:
         operation), so the same code is the fused path and its reference.
         """
         cache = self.__dict__.setdefault("_fused", {})
-        key = (kernel, tuple(sorted(options.items())))
+        key = (kernel, *options.items())  # callers name options in one order: no sort
         found = cache.get(key)
         if found is None:
             found = cache[key] = self._build_fused(kernel, options)
