@@ -16,7 +16,14 @@ import numpy as np
 import pytest
 
 import tinygrad_digits as tg
-from tinygrad_digits.training.run_folder import RunFolderError, RunLock, claim_run_folder
+from tinygrad_digits.training.run_folder import (
+    SWAP_NAME,
+    RunFolderError,
+    RunLock,
+    claim_run_folder,
+    stage_run,
+    write_json,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = ("--no-progress", "--no-plots", "--no-doctor", "--hidden", "16")
@@ -195,6 +202,68 @@ def test_sigkill_leaves_the_previous_or_the_new_whole_file(tmp_path: Path) -> No
     resumed = train("--resume", "run", "--epochs", "61", "--no-progress", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert not [p for p in run.iterdir() if ".tmp-" in p.name]
+
+
+def _accuracy(run: str, cwd: Path) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "tinygrad_digits", "evaluate", run],
+        cwd=cwd, env=_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return next(line for line in result.stdout.splitlines() if "test accuracy" in line)
+
+
+def test_a_killed_overwrite_keeps_the_earlier_run(tmp_path: Path) -> None:
+    first = train("--epochs", "3", *FAST, "--out", "run", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    run = tmp_path / "run"
+    before, model = _accuracy("run", tmp_path), (run / "model.safetensors").read_bytes()
+    args = ("--epochs", "60", *FAST, "--lr", "1e-4", "--out", "run", "--overwrite")
+    proc = _start_and_wait_for(tmp_path, "epoch  2/", *args)
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert _accuracy("run", tmp_path) == before
+    assert (run / "model.safetensors").read_bytes() == model
+    assert json.loads((run / "run.json").read_text())["status"] == "complete"
+    assert [p for p in run.iterdir() if p.is_dir()], "the killed run's staging folder"
+    folder, why, lock = claim_run_folder(run)  # a staging folder is never taken for a run
+    lock.release()
+    assert folder == run / "2" and "holds an earlier run" in why
+    done = train("--epochs", "1", *FAST, "--out", "run", "--overwrite", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (run / "model.safetensors").read_bytes() != model
+    assert _accuracy("run", tmp_path) != before
+    assert sorted(p.name for p in run.iterdir() if p.is_dir()) == ["2"]  # staging cleaned
+    assert json.loads((run / "history.json").read_text())["epochs"][-1]["epoch"] == 1
+
+
+def test_an_overwrite_stopped_before_its_first_epoch_keeps_the_earlier_run(tmp_path) -> None:
+    first = train("--epochs", "2", *FAST, "--out", "run", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    model = (tmp_path / "run/model.safetensors").read_bytes()
+    args = ("--epochs", "3", *FAST, "--optimizer", "sgd", "--lr", "1e10", "--overwrite")
+    diverged = train(*args, "--out", "run", cwd=tmp_path)
+    assert diverged.returncode == 1 and "keeps the run it held before" in diverged.stderr
+    assert (tmp_path / "run/model.safetensors").read_bytes() == model
+    assert (tmp_path / "run/results.json").is_file()
+    assert not [p for p in (tmp_path / "run").iterdir() if p.name.startswith(".staging")]
+
+
+def test_a_swap_cut_short_is_finished_by_the_next_lock(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("model.safetensors", "results.json", "curves.png"):
+        (run / name).write_text(f"old {name}")
+    staging = stage_run(run)
+    for name in ("model.safetensors", "results.json", "history.json"):
+        (staging / name).write_text(f"new {name}")
+    files = ["history.json", "model.safetensors", "results.json"]
+    write_json(run / SWAP_NAME, {"staging": staging.name, "files": files})
+    os.replace(staging / "history.json", run / "history.json")  # then killed
+    RunLock(run).acquire().release()
+    assert {p.name: p.read_text() for p in run.iterdir() if p.name != ".lock"} == {
+        name: f"new {name}" for name in files
+    }
 
 
 @pytest.mark.parametrize(

@@ -157,8 +157,20 @@ def _augments(choice: str, dataset: str, side: int) -> bool:
 def run(args: argparse.Namespace) -> int:
     """Train into a run folder of its own, save the model with its config, history and plots,
     print the test accuracy. Exit 130 after Ctrl-C (the best and the last completed epoch
-    kept), 1 when the loss or a gradient became NaN or inf (nothing new saved)."""
-    from ..training.run_folder import RunLock, claim_run_folder, clear_run
+    kept), 1 when the loss or a gradient became NaN or inf (nothing new saved).
+
+    ``--overwrite`` of a folder holding a run trains in a staging folder inside it, swapped in
+    once the new run is finished or interrupted with an epoch to keep: a kill at any moment
+    leaves the earlier run or the new one, whole."""
+    from ..training.resume import LAST_NAME
+    from ..training.run_folder import (
+        RunLock,
+        claim_run_folder,
+        discard_staging,
+        holds_run,
+        stage_run,
+        swap_in,
+    )
 
     _given_options(args)
     if args.resume:
@@ -171,10 +183,20 @@ def run(args: argparse.Namespace) -> int:
         base = args.out if args.out is not None else f"runs/{_dataset_name(args)}-{args.model}"
         folder, why, lock = claim_run_folder(base, overwrite=args.overwrite)
     with lock:
-        if args.overwrite and not args.resume:
-            clear_run(folder)
+        staging = stage_run(folder) if args.overwrite and holds_run(folder) else None
         print(f"run folder: {folder} ({why})")
-        return _train(args, folder)
+        if staging is None:
+            return _train(args, folder, folder)
+        code = 1
+        try:
+            code = _train(args, staging, folder)
+        finally:
+            if code == 0 or (code == 130 and (staging / LAST_NAME).is_file()):
+                swap_in(staging, folder)
+            else:
+                discard_staging(staging)
+                print(f"{folder} keeps the run it held before", file=sys.stderr)
+        return code
 
 
 def _given_options(args: argparse.Namespace) -> None:
@@ -241,7 +263,9 @@ _RUN_OPTIONS = (
 )  # fmt: skip
 
 
-def _train(args: argparse.Namespace, out: Path) -> int:
+def _train(args: argparse.Namespace, out: Path, shown: Path) -> int:
+    """Train into ``out``; messages name ``shown``, where the files will be (``out`` is a
+    staging folder when --overwrite replaces a run)."""
     import tinygrad_digits as tg
 
     from ..data import DataLoader, split_dataset
@@ -255,6 +279,13 @@ def _train(args: argparse.Namespace, out: Path) -> int:
     from ..training.run_folder import write_json
 
     started = time.perf_counter()
+    if out == shown:
+        say = print
+    else:  # a staging folder: name the files where they will be
+
+        def say(line: Any) -> None:
+            print(str(line).replace(str(out), str(shown)))
+
     run_info = {"options": {k: getattr(args, k) for k in _RUN_OPTIONS}, "status": "running"}
     if not args.resume:
         write_json(out / "run.json", run_info)
@@ -343,7 +374,7 @@ def _train(args: argparse.Namespace, out: Path) -> int:
         resumed = resume_training(out / LAST_NAME, model, optimizer, train_loader)
         if resumed.epoch >= args.epochs:
             raise CLIError(
-                f"{out} already finished epoch {resumed.epoch} of {args.epochs}: pass a larger "
+                f"{shown} already finished epoch {resumed.epoch} of {args.epochs}: pass a larger "
                 "--epochs to train on"
             )
         print(f"resuming after epoch {resumed.epoch} of {args.epochs}")
@@ -360,6 +391,7 @@ def _train(args: argparse.Namespace, out: Path) -> int:
             config=config,
             plots=not args.no_plots,
             tensorboard=args.tensorboard,
+            log=say,
             initial_epoch=resumed.epoch if resumed else 0,
             history=resumed.history if resumed else None,
         )
@@ -379,7 +411,7 @@ def _train(args: argparse.Namespace, out: Path) -> int:
         return 1
     if history.interrupted:
         write_json(out / "run.json", {**run_info, "status": "interrupted"})
-        print(_kept(out, history), file=sys.stderr)
+        print(_kept(shown, history), file=sys.stderr)
         return 130
     test_loader = DataLoader(test_set, 1000, device=device)
     result = report(
@@ -388,6 +420,7 @@ def _train(args: argparse.Namespace, out: Path) -> int:
         train_full.classes,
         out_dir=None if args.no_plots else out,
         title="test",
+        log=say,
     )
     results = {
         "test_accuracy": result.accuracy,
@@ -398,7 +431,7 @@ def _train(args: argparse.Namespace, out: Path) -> int:
     write_json(out / "results.json", results)  # last: its presence says the run is complete
     write_json(out / "run.json", {**run_info, "status": "complete"})
     correct = int(np.trace(result.confusion))
-    print(f"saved model, config, history and plots in {out}/")
+    print(f"saved model, config, history and plots in {shown}/")
     print(
         f"test accuracy: {result.accuracy:.2%} ({correct}/{len(test_set)}) "
         f"in {results['seconds']:.1f}s"

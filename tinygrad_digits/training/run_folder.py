@@ -2,29 +2,36 @@
 
 A folder that is new or empty is used as it is; one that already holds files gets a new
 numbered sub-folder (``runs/digits-mlp/2``, ``/3``, ...), unless ``overwrite`` says to replace
-what is there. A lock file held for the whole run refuses a second run into the same folder,
-and temporaries left by a killed run are removed when the next run takes the lock.
+what is there. A replacing run trains in a hidden staging folder inside it and is swapped in
+only at the end (``swap_in``), so a run killed at any moment leaves the earlier run whole. A
+lock file held for the whole run refuses a second run into the same folder, and temporaries and
+staging folders left by a killed run are removed when the next run takes the lock.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
-from ..serialization.atomic import atomic_write, is_temporary
+from ..serialization.atomic import atomic_write, is_temporary, temporary_name
 
 __all__ = [
     "RunFolderBusy",
     "RunFolderError",
     "RunLock",
     "claim_run_folder",
-    "clear_run",
+    "discard_staging",
+    "holds_run",
+    "stage_run",
+    "swap_in",
     "write_json",
 ]
 
 LOCK_NAME = ".lock"
+SWAP_NAME = ".swap.json"  # a swap_in under way: the next lock holder finishes it
 
 
 class RunFolderError(RuntimeError):
@@ -35,8 +42,9 @@ class RunFolderBusy(RunFolderError):
     """Another run holds the folder's lock."""
 
 
-def _holds_files(folder: Path) -> bool:
-    return any(p.name != LOCK_NAME and not is_temporary(p) for p in folder.iterdir())
+def holds_run(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds files besides its lock, temporaries and staging folders."""
+    return any(p.name != LOCK_NAME and not is_temporary(p) for p in Path(folder).iterdir())
 
 
 def claim_run_folder(base: str | os.PathLike, overwrite: bool = False) -> tuple[Path, str, RunLock]:
@@ -46,7 +54,7 @@ def claim_run_folder(base: str | os.PathLike, overwrite: bool = False) -> tuple[
     base = Path(base)
     if base.exists() and not base.is_dir():
         raise RunFolderError(f"{base} exists and is not a folder")
-    if overwrite or not base.exists() or not _holds_files(base):
+    if overwrite or not base.exists() or not holds_run(base):
         _make(base)
         lock = RunLock(base)
         try:
@@ -57,7 +65,7 @@ def claim_run_folder(base: str | os.PathLike, overwrite: bool = False) -> tuple[
         else:
             if overwrite:
                 return base, "replacing the run there (--overwrite)", lock
-            if not _holds_files(base):  # still empty now that it is ours
+            if not holds_run(base):  # still empty now that it is ours
                 return base, "new folder", lock
             lock.release()
     n = 2
@@ -84,7 +92,8 @@ def _make(folder: Path) -> None:
 class RunLock:
     """Held while a run writes into ``folder``: a second run there is refused at once with one
     line. The kernel drops the lock when the process dies, so a killed run never leaves it
-    stuck. Taking it also removes the temporaries a killed run left behind."""
+    stuck. Taking it also finishes a swap_in that a killed run began, and removes the
+    temporaries and staging folders a killed run left behind."""
 
     def __init__(self, folder: str | os.PathLike) -> None:
         self.folder = Path(folder)
@@ -113,8 +122,12 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
+        if (self.folder / SWAP_NAME).is_file():
+            _finish_swap(self.folder)
         for leftover in self.folder.iterdir():
-            if is_temporary(leftover) and leftover.is_file():
+            if is_temporary(leftover) and leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            elif is_temporary(leftover):
                 leftover.unlink(missing_ok=True)
         return self
 
@@ -131,28 +144,56 @@ class RunLock:
 
 
 RUN_FILES = (
-    "results.json",
+    "run.json",
+    "config.json",
+    "history.json",
+    "last.safetensors",
     "model.safetensors",
     "model.tgd",
-    "last.safetensors",
-    "history.json",
-    "config.json",
-    "run.json",
     "curves.png",
     "confusion_matrix_test.png",
-)
+    "results.json",
+)  # in the order swap_in moves them: results.json last, its presence says the run finished
 
 
-def clear_run(folder: str | os.PathLike) -> list[str]:
-    """Remove the files of the run in ``folder`` (for ``--overwrite``), results first so that a
-    run killed while clearing never leaves results that describe a missing model."""
-    removed = []
+def stage_run(folder: str | os.PathLike) -> Path:
+    """A new hidden staging folder inside ``folder`` (whose lock the caller holds) for a run
+    that will replace the one there: a temporary to the lock's cleanup, never a run."""
+    staging = temporary_name(Path(folder) / "staging")
+    staging.mkdir()
+    return staging
+
+
+def swap_in(staging: str | os.PathLike, folder: str | os.PathLike) -> None:
+    """Replace the run in ``folder`` by the one in ``staging`` (both under the caller's lock).
+
+    A journal naming the new files is written first (atomically): from then on the new run
+    wins, and a swap cut short by a kill is finished by the next run that takes the lock.
+    Before the journal, a kill leaves the earlier run untouched."""
+    staging, folder = Path(staging), Path(folder)
+    files = [name for name in RUN_FILES if (staging / name).is_file()]
+    write_json(folder / SWAP_NAME, {"staging": staging.name, "files": files})
+    _finish_swap(folder)
+
+
+def _finish_swap(folder: Path) -> None:
+    """Do what the swap journal says; safe to repeat after a kill at any point."""
+    journal = json.loads((folder / SWAP_NAME).read_text())
+    staging, files = folder / journal["staging"], journal["files"]
+    (folder / "results.json").unlink(missing_ok=True)  # no claim of a finished run mid-swap
     for name in RUN_FILES:
-        path = Path(folder) / name
-        if path.is_file():
-            path.unlink()
-            removed.append(name)
-    return removed
+        if name in files:
+            if (staging / name).is_file():
+                os.replace(staging / name, folder / name)
+        else:
+            (folder / name).unlink(missing_ok=True)  # the earlier run's, with no new one
+    (folder / SWAP_NAME).unlink()
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def discard_staging(staging: str | os.PathLike) -> None:
+    """Drop a replacing run that is not to be kept (nothing finished, or it diverged)."""
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
