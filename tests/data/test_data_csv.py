@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tinygrad_digits.data import DataFormatError, read_digits_csv
+from tinygrad_digits.data.csv_digits import csv_image_side
 
 
 def _rows(n: int, pixels: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -95,3 +96,16 @@ def test_full_size_file(tmp_path):
     path.write_text(_header(784) + "\n" + "\n".join(lines * 3750) + "\n")
     images, labels = read_digits_csv(path)
     assert images.shape == (60000, 28, 28) and labels.shape == (60000,)
+
+
+@pytest.mark.parametrize("pixels, side", [(784, 28), (64, 8)])
+def test_csv_image_side_reads_only_the_first_row(tmp_path, pixels, side):
+    _, _, lines = _rows(2, pixels)
+    path = tmp_path / "digits.csv"
+    path.write_text("\n".join([_header(pixels), "", *lines, "not,a,row"]) + "\n")
+    assert csv_image_side(path) == side  # the bad last line is never read
+    assert csv_image_side(tmp_path / "missing.csv") is None
+    assert csv_image_side(tmp_path) is None  # not a regular file: a pipe is never peeked at
+    path.write_text("label,a,b\n1,2,3\n")
+    with pytest.raises(DataFormatError, match="line 2: expected 785 fields"):
+        csv_image_side(path)

@@ -320,8 +320,10 @@ def test_incompatible_test_csv_is_refused_before_training(tmp_path: Path) -> Non
         "--csv", csv("small.csv", 64), "--test-csv", csv("big.csv", 784), *FAST, "--out", "run",
         cwd=tmp_path,
     )  # fmt: skip
-    assert result.returncode == 1 and "must match" in result.stderr
-    assert not (tmp_path / "run/model.safetensors").exists()
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "--csv small.csv holds 8×8 images (65 fields a row)" in result.stderr
+    assert "--test-csv big.csv holds 28×28 (785 fields a row): they must match" in result.stderr
+    assert not (tmp_path / "run").exists()  # refused before the run folder was made
 
 
 def test_train_reads_csv_from_a_pipe(tmp_path: Path) -> None:

@@ -217,6 +217,8 @@ def _check_options(args: argparse.Namespace) -> None:
         raise CLIError("pass either --dataset or --csv, not both", code=2)
     if args.test_csv and not args.csv:
         raise CLIError("--test-csv needs --csv (the training rows)", code=2)
+    if args.test_csv:
+        _check_csv_sides(args.csv, args.test_csv)
     if args.model != "cnn":
         given = [
             name
@@ -235,6 +237,21 @@ def _check_options(args: argparse.Namespace) -> None:
         raise CLIError("--out is empty: give a folder name", code=2)
     if args.overwrite and args.resume:
         raise CLIError("--resume continues a run; it can't be combined with --overwrite", code=2)
+
+
+def _check_csv_sides(csv: str, test_csv: str) -> None:
+    """Refuse a --test-csv of another image size from each file's first row, before anything is
+    loaded (a pipe can't be peeked at: its size is compared once it is read)."""
+    from ..data.csv_digits import csv_image_side
+
+    sides = [(name, csv_image_side(name)) for name in (csv, test_csv)]
+    if sides[0][1] is not None and sides[1][1] is not None and sides[0][1] != sides[1][1]:
+        (train, a), (test, b) = sides
+        raise CLIError(
+            f"--csv {train} holds {a}×{a} images ({a * a + 1} fields a row) but --test-csv "
+            f"{test} holds {b}×{b} ({b * b + 1} fields a row): they must match",
+            code=2,
+        )
 
 
 def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:

@@ -22,7 +22,7 @@ import numpy as np
 
 from .exceptions import DataFormatError
 
-__all__ = ["MAX_ROWS", "read_digits_csv", "read_unlabelled_csv"]
+__all__ = ["MAX_ROWS", "csv_image_side", "read_digits_csv", "read_unlabelled_csv"]
 
 # Fields per row -> side of the square image.
 _WIDTH_TO_SIDE = {785: 28, 65: 8}
@@ -35,6 +35,11 @@ _BLOCK = 4096  # lines per vectorised parse
 
 def _is_int(field: str) -> bool:
     return _INTEGER.fullmatch(field) is not None
+
+
+def _is_header(line: str) -> bool:
+    """A header line: its first field is not an integer (a data row's label is)."""
+    return not _is_int(line.split(",", 1)[0].strip('" \t\r\n'))
 
 
 def _bad_line(path: Path, line_no: int, problem: str) -> DataFormatError:
@@ -120,10 +125,7 @@ def read_digits_csv(
             raise DataFormatError(
                 f"{path}: expected rows of 'label,pixel,pixel,…', found an empty file."
             )
-        if _is_int(first[1].split(",", 1)[0].strip('" \t\r\n')):
-            pending = [first]
-        else:  # a header
-            pending = []
+        pending = [] if _is_header(first[1]) else [first]
         for item in lines:
             pending.append(item)
             if len(pending) == _BLOCK:
@@ -141,6 +143,21 @@ def read_digits_csv(
     return images, table[:, 0].astype(np.int64)
 
 
+def csv_image_side(path: str | os.PathLike) -> int | None:
+    """The image side (28 or 8) of a digits CSV from its first data row, read alone, so that
+    two files can be matched before either is loaded; None for a pipe or another non-regular
+    file (peeking would consume it) and for a file without data rows."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for index, (line_no, text) in enumerate(_lines(path, f, 2)):
+            if index == 0 and _is_header(text):
+                continue
+            return _WIDTH_TO_SIDE[_row_width(path, (line_no, text))]
+    return None
+
+
 def _row_width(path: Path, first: tuple[int, str]) -> int:
     width = len(first[1].split(","))
     if width not in _WIDTH_TO_SIDE:
@@ -154,8 +171,8 @@ def read_unlabelled_csv(path: str | os.PathLike, max_rows: int = MAX_ROWS) -> np
     path = Path(path)
     with open(path, encoding="utf-8", errors="replace") as f:
         rows = [line for _, line in _lines(path, f, max_rows)]
-    if rows and not _is_int(rows[0].split(",", 1)[0].strip('" \t\r\n')):
-        rows = rows[1:]  # the header
+    if rows and _is_header(rows[0]):
+        rows = rows[1:]
     try:
         table = np.loadtxt(rows, delimiter=",", dtype=np.int16, comments=None, ndmin=2)
     except ValueError as exc:
