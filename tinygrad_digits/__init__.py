@@ -4,6 +4,39 @@ NumPy on the CPU, CuPy on the GPU, array-api-strict for proving the GPU path; on
 (`TINYGRAD_DIGITS_DEVICE`, `set_default_device`) switches between them.
 """
 
+# ruff: noqa: E402  (the imports follow the command line's Ctrl-C hook, so that it covers them)
+import os as _os
+import sys as _sys
+
+
+def _cli_is_starting() -> bool:
+    """Whether this import starts the command line: `tinygrad-digits ...` (the console script
+    imports the package) or `python -m tinygrad_digits[.cli] ...` (runpy imports it first)."""
+    first = _sys.argv[0] if _sys.argv else ""
+    if _os.path.basename(first).startswith("tinygrad-digits"):
+        return True
+    argv = getattr(_sys, "orig_argv", [])  # argv[0] is "-m" while runpy finds the module
+    target = argv[argv.index("-m") + 1 :][:1] if first == "-m" and "-m" in argv else []
+    return bool(target) and target[0].split(".")[0] == __name__
+
+
+def _one_line_on_interrupt(previous):
+    """An excepthook for the command line: Ctrl-C before cli.main can catch it (while Python
+    imports the package and the CLI) is one line and exit 130, as it is later; any other
+    error keeps the hook it had."""
+
+    def hook(kind, value, traceback):
+        if not issubclass(kind, KeyboardInterrupt):
+            return previous(kind, value, traceback)
+        print("tinygrad-digits: interrupted", file=_sys.stderr, flush=True)
+        _os._exit(130)
+
+    return hook
+
+
+if _cli_is_starting():
+    _sys.excepthook = _one_line_on_interrupt(_sys.excepthook)
+
 from . import nn, optim
 from .autograd import tensor_functions as _tensor_functions
 from .autograd.anomaly import AnomalyError, detect_anomaly
