@@ -22,6 +22,11 @@ class History:
     """Per-epoch records (dicts: epoch, train_loss, train_<metric>, val_loss, val_<metric>,
     seconds, samples_per_second, lr; the metric is accuracy unless fit was given another), and
     the best epoch by the monitored value (``monitor``, e.g. "val_accuracy", and ``best_value``).
+
+    ``device_seeds`` is the state of the host generator that re-seeds an accelerator's random
+    stream at each epoch's start (resume.EpochSeeds; None on the CPU): it travels with the
+    History into last.safetensors, not into history.json, so that continuing a History
+    continues that stream.
     """
 
     epochs: list[dict[str, Any]] = field(default_factory=list)
@@ -29,6 +34,7 @@ class History:
     monitor: str | None = None
     best_value: float | None = None
     interrupted: bool = False
+    device_seeds: dict[str, Any] | None = field(default=None, repr=False)
 
     def column(self, key: str) -> list[Any]:
         return [r.get(key) for r in self.epochs]

@@ -13,7 +13,6 @@ only when someone asks (the progress bar, a few times a second) and at the end o
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import signal
 import threading
@@ -41,7 +40,7 @@ from .callbacks import (
     TensorBoard,
 )
 from .checkpoints import CHECKPOINT_NAME
-from .guards import NonFiniteError, NonFiniteGuard
+from .guards import NonFiniteGuard
 from .history import History
 from .metrics import (
     Metric,
@@ -51,7 +50,7 @@ from .metrics import (
     metric_name,
     metric_sum,
 )
-from .resume import LAST_NAME, LastEpoch
+from .resume import LAST_NAME, EpochSeeds, LastEpoch
 
 __all__ = ["EvalResult", "TrainState", "evaluate", "fit", "report"]
 
@@ -180,7 +179,7 @@ def fit(
     if not 0 <= initial_epoch <= epochs:
         raise ValueError(f"fit: initial_epoch must be in [0, {epochs}], got {initial_epoch}")
     out = Path(out_dir) if out_dir is not None else None
-    standard: list[Callback] = [Progress(progress)]
+    standard: list[Callback] = [EpochSeeds(), Progress(progress)]
     if val_loader is not None or out is not None:
         standard.append(
             Checkpoint(out, name=checkpoint_name, config=config, restore_best=restore_best)
@@ -208,10 +207,11 @@ def fit(
     with contextlib.suppress(TypeError):  # a loader without len() gets a bar without a total
         state.batches = len(train_loader)  # type: ignore[arg-type]
     # the guard runs last: a callback that handles a NaN itself stops the run first (the doctor)
-    return _run(state, CallbackList([*standard, *callbacks, NonFiniteGuard()]), scheduler)
+    guard = NonFiniteGuard()
+    return _run(state, CallbackList([*standard, *callbacks, guard]), scheduler, guard)
 
 
-def _run(state: TrainState, hooks: CallbackList, scheduler: Any) -> History:
+def _run(state: TrainState, hooks: CallbackList, scheduler: Any, guard: NonFiniteGuard) -> History:
     """The epochs, with the hooks around them, under the model's device context (CuPy
     computes on the current GPU)."""
     history = state.history
@@ -222,7 +222,7 @@ def _run(state: TrainState, hooks: CallbackList, scheduler: Any) -> History:
                 state.epoch = epoch
                 hooks.call("on_epoch_begin", state)
                 _train_epoch(state, hooks)
-                state.record = _epoch_record(state)
+                state.record = _epoch_record(state, guard)
                 with _interrupt_deferred():  # the epoch's files are all saved, or none is
                     history.epochs.append(state.record)
                     if scheduler is not None:  # before the hooks: the last epoch saves its state
@@ -293,9 +293,11 @@ def _train_epoch(state: TrainState, hooks: CallbackList) -> None:
         raise ValueError("fit: the training loader gave no batches (empty dataset?)")
 
 
-def _epoch_record(state: TrainState) -> dict[str, Any]:
-    """The epoch's History record: training means, validation, speed, learning rate."""
+def _epoch_record(state: TrainState, guard: NonFiniteGuard) -> dict[str, Any]:
+    """The epoch's History record: training means, validation, speed, learning rate; a
+    non-finite mean training loss stops the run here, before anything of the epoch is saved."""
     means = state.running()
+    guard.check_epoch(state, means["loss"])
     seconds = time.perf_counter() - state.started
     name = state.metric_name
     record: dict[str, Any] = {"epoch": state.epoch, "train_loss": means["loss"]}
@@ -312,13 +314,6 @@ def _epoch_record(state: TrainState) -> dict[str, Any]:
     record["seconds"] = seconds
     record["samples_per_second"] = state.seen / max(seconds, 1e-9)
     record["lr"] = _lr(state.optimizer)
-    if not math.isfinite(means["loss"]) and not state.stop_training:  # see NonFiniteGuard
-        raise NonFiniteError(
-            f"epoch {state.epoch}: the training loss is {means['loss']}; training stopped, "
-            "nothing new was saved",
-            state.epoch,
-            None,
-        )
     return record
 
 
