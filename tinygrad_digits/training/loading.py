@@ -10,7 +10,7 @@ from typing import Any
 
 from ..serialization import ModelFileError
 from .checkpoints import CHECKPOINT_NAME, LEGACY_CHECKPOINT_NAME, load_checkpoint
-from .models import build_model
+from .models import MODELS, build_model
 
 
 def load_data(
@@ -92,11 +92,18 @@ def load_model(
     return model, config
 
 
+# the sizes a config may declare; each must be a positive int (lists: hidden, channels)
+_SIZE_KEYS = ("in_features", "side", "in_channels", "kernel_size", "num_classes")
+
+
 def check_config_against_weights(path: Path, config: dict[str, Any], state: Any) -> None:
     """Refuse a config that does not fit the weights in its file, BEFORE the model is built:
     a 72 KB file whose config says hidden=[30000, 30000] would otherwise allocate gigabytes
-    first. Also refuses weights that are not finite (a diverged run); integer or complex
-    values for float parameters are refused by Module.load_state_dict."""
+    first. Every declared size must be a positive int, and the model kind's parameter count
+    (ModelSpec.parameters: mlp and cnn have one) may not exceed the values in the file, so
+    what gets allocated is bounded by the file's size. Also refuses weights that are not
+    finite (a diverged run); integer or complex values for float parameters are refused by
+    Module.load_state_dict."""
     import numpy as np
 
     if not isinstance(state, dict) or not state:
@@ -112,20 +119,29 @@ def check_config_against_weights(path: Path, config: dict[str, Any], state: Any)
             )
         shapes.update(array.shape)
         values += array.size
-    sizes = [("num_classes", config.get("num_classes"))]
-    sizes += [(f"hidden[{i}]", h) for i, h in enumerate(config.get("hidden") or [])]
-    sizes += [(f"channels[{i}]", c) for i, c in enumerate(config.get("channels") or [])]
+    sizes = [(key, config.get(key)) for key in _SIZE_KEYS if config.get(key) is not None]
+    for key in ("hidden", "channels"):
+        listed = config.get(key)
+        if listed is not None and not isinstance(listed, list):
+            raise ModelFileError(f"{path}: its config's {key} is not a list of sizes")
+        sizes += [(f"{key}[{i}]", size) for i, size in enumerate(listed or [])]
     for key, size in sizes:
-        if size is not None and (type(size) is not int or size not in shapes):
+        if type(size) is not int or size < 1:
+            raise ModelFileError(f"{path}: its config says {key}={size!r:.40}: not a size")
+        if key.startswith(("num_classes", "hidden", "channels")) and size not in shapes:
             raise ModelFileError(
                 f"{path}: its config says {key}={size!r:.40}, but no weight in the file has "
                 "that size: the config does not belong to these weights"
             )
-    implied = _least_parameters(config)
+    spec = MODELS.get(config.get("model"))
+    try:
+        implied = spec.parameters(config) if spec is not None and spec.parameters else None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: its config can't describe a model: {exc!r:.80}") from None
     if implied is not None and implied > values:
         raise ModelFileError(
-            f"{path}: its config describes a model of at least {implied:,} parameters, but the "
-            f"file holds {values:,} values: the config does not belong to these weights"
+            f"{path}: its config describes a model of {implied:,} parameters, but the file "
+            f"holds {values:,} values: the config does not belong to these weights"
         )
     classes = config.get("classes")
     if classes is not None and (
@@ -135,24 +151,6 @@ def check_config_against_weights(path: Path, config: dict[str, Any], state: Any)
             f"{path}: its config lists {len(classes) if isinstance(classes, list) else '?'} "
             f"class names for {config.get('num_classes')} classes"
         )
-
-
-def _least_parameters(config: dict[str, Any]) -> int | None:
-    """How many parameters the config's model has at least (None: a model we don't know)."""
-    hidden = [int(h) for h in config.get("hidden") or []]
-    classes = int(config.get("num_classes", 10))
-    name = config.get("model")
-    if name == "mlp":
-        sizes = [int(config.get("in_features", 0)), *hidden, classes]
-    elif name == "cnn":  # the convolutions, then a head whose input has at least 1×1 pixel
-        channels = [1, *[int(c) for c in config.get("channels") or []]]
-        k = int(config.get("kernel_size", 3))
-        conv = sum(a * k * k * b for a, b in zip(channels, channels[1:]))
-        sizes = [channels[-1], *hidden, classes]
-        return conv + sum(a * b for a, b in zip(sizes, sizes[1:]))
-    else:
-        return None
-    return sum(a * b for a, b in zip(sizes, sizes[1:]))
 
 
 def _factory(model_def: str) -> Callable[[], Any]:

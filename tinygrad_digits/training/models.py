@@ -11,7 +11,9 @@ A config is a plain dict, saved beside (and inside) every checkpoint so that ``e
 Adding an architecture is one call: ``register_model("name", build, flatten_input=...)``, where
 ``build(config, device, dtype) -> Module``; ``flatten_input`` says whether the model takes images
 as (N, side*side) vectors (an MLP) or as (N, 1, side, side) (a CNN). The CLI's ``--model``
-choices are the registered names.
+choices are the registered names. ``parameters(config) -> int``, the number of parameters the
+config's model has, lets load_model refuse a model file whose config claims more than its
+weights hold before building anything (a small file can't make it allocate gigabytes).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class ModelSpec:
     build: Callable[[dict[str, Any], DeviceLike, Any], nn.Module]
     flatten_input: bool
     description: str = ""
+    parameters: Callable[[dict[str, Any]], int] | None = None
 
 
 MODELS: dict[str, ModelSpec] = {}
@@ -66,9 +69,12 @@ def register_model(
     *,
     flatten_input: bool,
     description: str = "",
+    parameters: Callable[[dict[str, Any]], int] | None = None,
 ) -> None:
-    """Make ``name`` buildable by ``build_model`` and selectable with ``--model name``."""
-    MODELS[name] = ModelSpec(name, build, flatten_input, description)
+    """Make ``name`` buildable by ``build_model`` and selectable with ``--model name``;
+    ``parameters(config)`` counts the parameters of the model a config describes, without
+    building it (what bounds loading a model file of this kind)."""
+    MODELS[name] = ModelSpec(name, build, flatten_input, description, parameters)
 
 
 def parse_hidden(text: str | Sequence[int]) -> list[int]:
@@ -216,6 +222,16 @@ def _build_mlp(config: dict[str, Any], device: DeviceLike, dtype: Any) -> nn.Mod
     return model
 
 
+def _dense_parameters(sizes: Sequence[int], bias: bool = True) -> int:
+    return sum(a * b + (b if bias else 0) for a, b in zip(sizes, sizes[1:]))
+
+
+def _mlp_parameters(config: dict[str, Any]) -> int:
+    hidden = [int(h) for h in config.get("hidden", [128, 64])]
+    sizes = [int(config["in_features"]), *hidden, int(config.get("num_classes", 10))]
+    return _dense_parameters(sizes, bool(config.get("bias", True)))
+
+
 # Channels that pass through monotone activations can be pooled first: max(act(x)) equals
 # act(max(x)) exactly, value and gradient, and the activation then runs on a quarter of the data.
 MONOTONE = ("relu", "leaky_relu", "tanh", "sigmoid", "softplus")
@@ -331,6 +347,17 @@ def _build_cnn(config: dict[str, Any], device: DeviceLike, dtype: Any) -> nn.Mod
     )
 
 
+def _cnn_parameters(config: dict[str, Any]) -> int:
+    settings = cnn_settings(config)
+    c, s, k = int(config.get("in_channels", 1)), int(config["side"]), int(settings["kernel_size"])
+    total = 0
+    for width in settings["channels"]:  # conv (bias only without batch norm), batch norm
+        total += c * width * k * k + (2 * width if settings["batch_norm"] else width)
+        c, s = width, s // 2 if s >= 2 else s
+    head = [c * s * s, *settings["hidden"], int(config.get("num_classes", 10))]
+    return total + _dense_parameters(head)
+
+
 def describe(config: dict[str, Any]) -> str:
     """The architecture in one line, e.g. '1x28x28 -> conv 32 -> conv 64 -> 128 -> 10'."""
     side, classes = int(config["side"]), int(config.get("num_classes", 10))
@@ -345,11 +372,16 @@ def describe(config: dict[str, Any]) -> str:
 
 
 register_model(
-    "mlp", _build_mlp, flatten_input=True, description="multilayer perceptron on flat pixels"
+    "mlp",
+    _build_mlp,
+    flatten_input=True,
+    description="multilayer perceptron on flat pixels",
+    parameters=_mlp_parameters,
 )
 register_model(
     "cnn",
     _build_cnn,
     flatten_input=False,
     description="LeNet-style convolutional network: conv-bn-relu-pool blocks, dense head",
+    parameters=_cnn_parameters,
 )
