@@ -247,6 +247,11 @@ def test_an_overwrite_stopped_before_its_first_epoch_keeps_the_earlier_run(tmp_p
     assert (tmp_path / "run/model.safetensors").read_bytes() == model
     assert (tmp_path / "run/results.json").is_file()
     assert not [p for p in (tmp_path / "run").iterdir() if p.name.startswith(".staging")]
+    (tmp_path / "bad.csv").write_text("1,2,3\n")
+    failed = train("--csv", "bad.csv", *FAST, "--out", "run", "--overwrite", cwd=tmp_path)
+    assert failed.returncode == 1 and len(failed.stderr.splitlines()) == 1, failed.stderr
+    assert (tmp_path / "run/model.safetensors").read_bytes() == model
+    assert not [p for p in (tmp_path / "run").iterdir() if p.name.startswith(".staging")]
 
 
 def test_a_swap_cut_short_is_finished_by_the_next_lock(tmp_path: Path) -> None:

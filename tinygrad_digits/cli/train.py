@@ -187,15 +187,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"run folder: {folder} ({why})")
         if staging is None:
             return _train(args, folder, folder)
-        code = 1
+        code = None  # an exception: the staging folder goes, the error is the one line
         try:
             code = _train(args, staging, folder)
         finally:
-            if code == 0 or (code == 130 and (staging / LAST_NAME).is_file()):
+            keep = code == 0 or (code == 130 and (staging / LAST_NAME).is_file())
+            if keep:
                 swap_in(staging, folder)
             else:
                 discard_staging(staging)
-                print(f"{folder} keeps the run it held before", file=sys.stderr)
+        if not keep:
+            print(f"{folder} keeps the run it held before", file=sys.stderr)
         return code
 
 
