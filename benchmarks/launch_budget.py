@@ -173,7 +173,7 @@ def main() -> None:
         print(
             f"fit on cuda (stand-in), an epoch of 8 steps: {uploads} host-to-device upload(s) "
             f"(the epoch's permutation), {syncs} host syncs (the deferred label checks, the "
-            "epoch's mean loss and accuracy)"
+            "epoch's mean loss and accuracy; the run's first seed for the GPU's random stream)"
         )
 
 
