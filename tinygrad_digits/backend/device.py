@@ -114,20 +114,17 @@ class Device:
     def seed(self, seed: int) -> None:
         self._rng = np.random.default_rng(seed)
 
-    @property
-    def rng(self) -> np.random.Generator:
+    def random_source(self, dtype: np.dtype) -> tuple[Any, Any]:
+        """Where random numbers come from (a NumPy-Generator-like object) and the float dtype
+        they are drawn in: here a host NumPy Generator, in float64, then moved (CuPy draws on
+        the GPU). Seeded by manual_seed; unseeded, from the registry's sequence of seeds."""
         rng = getattr(self, "_rng", None)
         if rng is None:
             from . import registry
 
             self.seed(registry.next_seed())
             rng = self._rng
-        return rng
-
-    def random_source(self, dtype: np.dtype) -> tuple[Any, Any]:
-        """Where random numbers come from (a NumPy-Generator-like object) and the float dtype
-        they are drawn in: here the host, in float64, then moved (CuPy draws on the GPU)."""
-        return self.rng, np.float64
+        return rng, np.float64
 
     def random(self, kind: str, shape: tuple[int, ...], dtype: np.dtype, **kw: Any) -> Any:
         rng, wide = self.random_source(dtype)
