@@ -169,8 +169,10 @@ def test_fashion_mnist_sha256_matches_the_real_files() -> None:
             assert hashlib.sha256(f.read()).hexdigest() == checks["gunzipped_sha256"], name
 
 
-def test_every_known_file_has_a_checksum_and_https_comes_first() -> None:
+def test_every_known_file_has_a_sha256_and_an_md5_and_https_comes_first() -> None:
     for source in SOURCES.values():
         assert source["mirrors"][0].startswith("https://")
         for checks in source["checksums"].values():
-            assert checks.get("md5") or checks.get("sha256")
+            sha256 = checks.get("sha256") or checks.get("gunzipped_sha256")
+            assert len(sha256) == 64 and int(sha256, 16) >= 0
+            assert len(checks["md5"]) == 32

@@ -28,10 +28,11 @@ __all__ = [
 ]
 
 # Where each dataset can be downloaded (https first), and the checksums of its .gz files: the
-# MD5 its publishers and torchvision list, and for Fashion-MNIST the SHA-256 of each file's
-# gunzipped content, computed from the copies Debian ships (the same IDX bytes, recompressed,
-# so that check holds for any mirror's gzip). MNIST's SHA-256 could not be computed on the
-# offline machines this was written on: its files are checked by MD5 alone (docs/runs.md).
+# MD5 its publishers and torchvision list; for MNIST the SHA-256 of the .gz files every mirror
+# serves (as published by many independent projects that download them, TensorFlow's mirror
+# among them), for Fashion-MNIST the SHA-256 of each file's gunzipped content, computed from the
+# copies Debian ships (the same IDX bytes, recompressed, so that check holds for any mirror's
+# gzip). A file must pass both checks.
 MAX_FILE_BYTES = 64 * 2**20  # the largest file (Fashion-MNIST's training images) is 26 MB
 SOURCES: dict[str, dict] = {
     "mnist": {
@@ -40,10 +41,22 @@ SOURCES: dict[str, dict] = {
             "http://yann.lecun.com/exdb/mnist/",
         ],
         "checksums": {
-            "train-images-idx3-ubyte.gz": {"md5": "f68b3c2dcbeaaa9fbdd348bbdeb94873"},
-            "train-labels-idx1-ubyte.gz": {"md5": "d53e105ee54ea40749a09fcbcd1e9432"},
-            "t10k-images-idx3-ubyte.gz": {"md5": "9fb629c4189551a2d022fa330f9573f3"},
-            "t10k-labels-idx1-ubyte.gz": {"md5": "ec29112dd5afa0611ce80d1b7f02629c"},
+            "train-images-idx3-ubyte.gz": {
+                "md5": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                "sha256": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            },
+            "train-labels-idx1-ubyte.gz": {
+                "md5": "d53e105ee54ea40749a09fcbcd1e9432",
+                "sha256": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            },
+            "t10k-images-idx3-ubyte.gz": {
+                "md5": "9fb629c4189551a2d022fa330f9573f3",
+                "sha256": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            },
+            "t10k-labels-idx1-ubyte.gz": {
+                "md5": "ec29112dd5afa0611ce80d1b7f02629c",
+                "sha256": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+            },
         },
     },
     "fashion-mnist": {
