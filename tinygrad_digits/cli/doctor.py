@@ -21,18 +21,23 @@ import numpy as np
 
 from ..nn.layers import ACTIVATIONS
 from .options import (
+    OPTIMIZERS,
+    add_data_args,
     add_device_arg,
     add_init_args,
+    add_loss_args,
     add_model_def_arg,
     add_seed_arg,
-    bce_loss,
     hidden_sizes,
+    make_loss,
+    make_optimizer,
+    momentum,
+    non_negative_float,
     positive_float,
     positive_int,
 )
 
 DIGITS_CLASSES = 10
-DATA = ("digits", "or", "and", "xor", "mnist", "fashion-mnist")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -51,46 +56,31 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="hidden activation (default relu)",
     )
     add_init_args(p)
-    p.add_argument(
-        "--loss",
-        default="cross_entropy",
-        choices=["cross_entropy", "ce", "mse", "bce"],
-        help="cross_entropy on logits (default); mse: squared error against one-hot targets; "
-        "bce: a sigmoid per output, binary cross-entropy summed over the outputs",
-    )
-    p.add_argument(
-        "--l2",
-        type=float,
-        default=0.0,
-        metavar="LAMBDA",
-        help="add λ/(2m)·ΣW² to the loss, m = the number of training samples (default 0)",
-    )
-    p.add_argument(
-        "--dataset",
-        default="digits",
-        choices=DATA,
-        help="8x8 digits (default), a logic gate (or, and, xor: 2 inputs, 1 output), or "
-        "MNIST-style images (see --data-dir)",
-    )
-    p.add_argument("--csv", metavar="PATH", help="digits from a CSV file (label, then pixels)")
-    p.add_argument("--data-dir", metavar="DIR", help="folder holding the MNIST-style IDX files")
+    add_loss_args(p)
+    add_data_args(p, "digits", gates=True, test_csv=False)
     p.add_argument(
         "--run",
         metavar="PATH",
         help="diagnose a saved model (a train --out folder or model file) on its own data",
     )
     p.add_argument(
-        "--output-activation",
-        default="auto",
-        choices=["auto", "none", "sigmoid"],
-        help="applied to the outputs before an mse loss (auto: sigmoid with mse, none otherwise)",
+        "--optimizer", default="adam", choices=OPTIMIZERS, help="default adam (a run: its own)"
     )
-    p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"], help="default adam")
     p.add_argument(
-        "--lr", type=positive_float, default=None, help="default 1e-3 (adam) or 0.1 (sgd)"
+        "--lr",
+        type=positive_float,
+        default=None,
+        help="default 0.1 (sgd), 1e-3 (the others); a run: its own",
     )
-    p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (default 0)")
-    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty (default 0)")
+    p.add_argument(
+        "--momentum", type=momentum, default=None, help="SGD momentum (default 0)"
+    )
+    p.add_argument(
+        "--weight-decay",
+        type=non_negative_float,
+        default=None,
+        help="the optimizer's L2 penalty (default 0; a run: its own)",
+    )
     p.add_argument(
         "--unnormalised",
         "--unnormalized",
@@ -160,7 +150,11 @@ def _data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, int]:
             x = normalize(x, max_value=16)[0]
         return x, y, DIGITS_CLASSES
     train_set, _ = load_data(
-        None if args.csv else args.dataset, flatten=True, csv=args.csv, data_dir=args.data_dir
+        None if args.csv else args.dataset,
+        flatten=True,
+        csv=args.csv,
+        data_dir=args.data_dir,
+        download=args.download,
     )
     x = train_set.data
     if args.unnormalised:  # undo the standardisation: the raw pixels
@@ -168,38 +162,11 @@ def _data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, int]:
     return x, train_set.targets, len(train_set.classes)
 
 
-def _loss(args: argparse.Namespace, outputs: int, n: int, model: Any) -> Any:
-    """The loss a configuration names, with its λ/(2m)·ΣW² penalty (m = n samples)."""
-    from ..nn import functional as F
-
-    if args.loss == "bce":
-        base = bce_loss
-    elif args.loss in ("cross_entropy", "ce"):
-        base = F.cross_entropy
-    else:
-        squash = args.output_activation in ("auto", "sigmoid")
-
-        def base(out: Any, target: Any) -> Any:
-            pred = out.sigmoid() if squash else out
-            t = target.reshape(-1, 1) if outputs == 1 else F.one_hot(target, outputs)
-            return F.mse_loss(pred, t.to(out.dtype))
-
-    if not args.l2:
-        return base
-    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
-    scale = args.l2 / (2 * n)
-
-    def penalised(out: Any, target: Any) -> Any:
-        return base(out, target) + sum((w * w).sum() for w in weights) * scale
-
-    return penalised
-
-
 def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarray]:
     """(model, loss_fn, optimizer, x, y) for a parsed configuration, or for a saved run."""
     import tinygrad_digits as tg
 
-    from .. import nn, optim
+    from .. import nn
     from ..training.loading import load_model
     from ..training.models import apply_init
 
@@ -213,11 +180,14 @@ def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarr
         args.dataset = config.get("dataset", "digits") if args.dataset == "digits" else args.dataset
         args.dataset = "digits" if args.dataset == "csv" else args.dataset
         training = config.get("training", {})
-        if args.lr is None:  # the run's own optimizer, rate and loss, unless given
+        if args.lr is None:  # the run's own optimizer and its settings, unless given
             args.lr = training.get("lr")
             args.optimizer = training.get("optimizer", args.optimizer)
-        if args.loss == "cross_entropy":
+            args.momentum = _unset(args.momentum, training.get("momentum"))
+            args.weight_decay = _unset(args.weight_decay, training.get("weight_decay"))
+        if args.loss == "cross_entropy":  # and its loss
             args.loss = training.get("loss", "cross_entropy")
+            args.l2 = args.l2 or training.get("l2", 0.0)
         x, y, outputs = _data(args)
         if args.model_def:
             x = _as_custom_input(x, config)
@@ -230,17 +200,28 @@ def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarr
             apply_init(model, args.init, biases=args.init_biases)
         if device:
             model.to(device)
-    loss_fn = _loss(args, outputs, len(x), model)
-    params = model.parameters()
-    if args.optimizer not in ("adam", "sgd"):  # a saved run's adamw or rmsprop
-        args.optimizer = "adam"
-    if args.optimizer == "sgd":
-        lr = args.lr if args.lr is not None else 0.1
-        opt = optim.SGD(params, lr=lr, momentum=args.momentum, weight_decay=args.weight_decay)
-    else:
-        lr = args.lr if args.lr is not None else 1e-3
-        opt = optim.Adam(params, lr=lr, weight_decay=args.weight_decay)
+    loss_fn = make_loss(
+        args.loss,
+        outputs,
+        output_activation=args.output_activation,
+        l2=args.l2,
+        n=len(x),
+        model=model,
+    )
+    lr = args.lr if args.lr is not None else (0.1 if args.optimizer == "sgd" else 1e-3)
+    opt = make_optimizer(
+        args.optimizer,
+        model.parameters(),
+        lr,
+        momentum=_unset(args.momentum, 0.0),
+        weight_decay=_unset(args.weight_decay, 0.0),
+    )
     return model, loss_fn, opt, x, y
+
+
+def _unset(value: Any, default: Any) -> Any:
+    """An option's value, or `default` where it was not given (None)."""
+    return default if value is None else value
 
 
 def _as_custom_input(x: np.ndarray, config: dict[str, Any]) -> np.ndarray:

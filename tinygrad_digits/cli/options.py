@@ -92,31 +92,50 @@ def cnn_extra(args: argparse.Namespace, model: str) -> dict[str, Any]:
     }
 
 
-def _dataset_name(text: str) -> str:
-    name = text.strip().lower().replace("_", "-")
-    name = {"fashion": "fashion-mnist", "fashionmnist": "fashion-mnist"}.get(name, name)
-    if name not in DATASETS:
-        raise argparse.ArgumentTypeError(
-            f"unknown dataset {text!r}; choose one of: {', '.join(DATASETS)} (or --csv PATH)"
-        )
-    return name
+def _dataset_type(names: tuple[str, ...]) -> Callable[[str], str]:
+    """An argparse type for --dataset: one of `names` (spelled loosely: fashion, Fashion_MNIST)."""
+
+    def parse(text: str) -> str:
+        name = text.strip().lower().replace("_", "-")
+        name = {"fashion": "fashion-mnist", "fashionmnist": "fashion-mnist"}.get(name, name)
+        if name not in names:
+            raise argparse.ArgumentTypeError(
+                f"unknown dataset {text!r}; choose one of: {', '.join(names)} (or --csv PATH)"
+            )
+        return name
+
+    return parse
 
 
-def add_data_args(p: argparse.ArgumentParser, default: str | None) -> None:
+def add_data_args(
+    p: argparse.ArgumentParser,
+    default: str | None,
+    *,
+    gates: bool = False,
+    test_csv: bool = True,
+) -> None:
+    """--dataset, --csv, --data-dir and --download, and what a command adds to them: `gates`
+    the logic gates (or, and, xor: 2 inputs, 1 output, the first network many learners
+    build), `test_csv` a --test-csv for held-out rows."""
+    from ..data.arrays import LOGIC_GATES
+
+    names = DATASETS + tuple(LOGIC_GATES) if gates else DATASETS
+    gate_help = ", a logic gate (or, and, xor: 2 inputs, 1 output)" if gates else ""
     p.add_argument(
         "--dataset",
-        type=_dataset_name,
+        type=_dataset_type(names),
         default=default,
-        metavar="{digits,mnist,fashion-mnist}",
-        help="built-in 8×8 digits (sklearn, no download), MNIST or Fashion-MNIST"
+        metavar="{" + ",".join(names) + "}",
+        help=f"built-in 8×8 digits (sklearn, no download), MNIST or Fashion-MNIST{gate_help}"
         + (f" (default {default})" if default else " (default: the one the model was trained on)"),
     )
     p.add_argument("--csv", metavar="PATH", help="digits from a CSV file (label, then pixels)")
-    p.add_argument(
-        "--test-csv",
-        metavar="PATH",
-        help="test rows for --csv (default: a stratified 20%% of the --csv rows)",
-    )
+    if test_csv:
+        p.add_argument(
+            "--test-csv",
+            metavar="PATH",
+            help="test rows for --csv (default: a stratified 20%% of the --csv rows)",
+        )
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the MNIST-style IDX files")
     p.add_argument(
         "--download", action="store_true", help="download missing MNIST-style files (checksummed)"
@@ -185,6 +204,81 @@ def init_extra(args: argparse.Namespace, model: str) -> dict[str, Any]:
     return extra
 
 
+LOSSES = ("cross_entropy", "ce", "mse", "bce")
+
+
+def add_loss_args(p: argparse.ArgumentParser) -> None:
+    """--loss, --output-activation and --l2: the costs learners' posts use, replayable."""
+    p.add_argument(
+        "--loss",
+        default="cross_entropy",
+        choices=LOSSES,
+        help="cross_entropy on logits (default); mse: squared error against one-hot targets "
+        "(see --output-activation); bce: a sigmoid per output, binary cross-entropy summed over "
+        "the outputs",
+    )
+    p.add_argument(
+        "--output-activation",
+        default="auto",
+        choices=["auto", "none", "sigmoid"],
+        help="applied to the outputs before an mse loss (auto: sigmoid with mse, none otherwise)",
+    )
+    p.add_argument(
+        "--l2",
+        type=non_negative_float,
+        default=0.0,
+        metavar="LAMBDA",
+        help="add λ/(2m)·ΣW² to the loss, m = the number of training samples (default 0)",
+    )
+
+
+def make_loss(
+    kind: str,
+    outputs: int,
+    *,
+    output_activation: str = "auto",
+    l2: float = 0.0,
+    n: int = 1,
+    model: Any = None,
+    label_smoothing: float = 0.0,
+) -> Callable[[Any, Any], Any]:
+    """The loss --loss names for a network with `outputs` outputs, with the λ/(2n)·ΣW²
+    penalty of --l2 on `model`'s weights (n = the number of training samples)."""
+    from ..nn import functional as F
+    from .errors import CLIError
+
+    if kind in ("cross_entropy", "ce"):
+        if outputs < 2:
+            raise CLIError(
+                "--loss cross_entropy needs 2 or more outputs; a logic gate has one: use "
+                "--loss bce or --loss mse",
+                code=2,
+            )
+
+        def base(out: Any, target: Any) -> Any:
+            return F.cross_entropy(out, target, label_smoothing=label_smoothing)
+
+    elif kind == "bce":
+        base = bce_loss
+    else:
+        squash = output_activation in ("auto", "sigmoid")
+
+        def base(out: Any, target: Any) -> Any:
+            pred = out.sigmoid() if squash else out
+            t = target.reshape(-1, 1) if outputs == 1 else F.one_hot(target, outputs)
+            return F.mse_loss(pred, t.to(out.dtype))
+
+    if not l2:
+        return base
+    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
+    scale = l2 / (2 * n)
+
+    def penalised(out: Any, target: Any) -> Any:
+        return base(out, target) + sum((w * w).sum() for w in weights) * scale
+
+    return penalised
+
+
 def bce_loss(logits: Any, target: Any) -> Any:
     """--loss bce: a sigmoid per output and binary cross-entropy against one-hot targets,
     summed over the outputs and averaged over the samples (one output: the label is the
@@ -195,6 +289,24 @@ def bce_loss(logits: Any, target: Any) -> Any:
     t = target.reshape(n, 1) if c == 1 else F.one_hot(target, c)
     per = F.binary_cross_entropy_with_logits(logits, t.to(logits.dtype), reduction="sum")
     return per / n
+
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+
+
+def make_optimizer(
+    name: str, params: Any, lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+) -> Any:
+    """The optimizer --optimizer names. AdamW without a weight decay takes PyTorch's 1e-2."""
+    from .. import optim
+
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if name == "adam":
+        return optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return optim.AdamW(params, lr=lr, weight_decay=weight_decay or 1e-2)
+    return optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
 
 
 def add_model_def_arg(p: argparse.ArgumentParser) -> None:

@@ -15,22 +15,24 @@ import numpy as np
 from ..training.loading import load_data
 from .errors import CLIError
 from .options import (
+    OPTIMIZERS,
     add_cnn_args,
     add_data_args,
     add_device_arg,
     add_init_args,
-    bce_loss,
+    add_loss_args,
     cnn_extra,
     fraction,
     hidden_sizes,
     init_extra,
+    make_loss,
+    make_optimizer,
     momentum,
     non_negative_float,
     positive_float,
     positive_int,
 )
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 # Defaults of `train`, tuned on the 8×8 digits: ~1 s of training for ~98% test accuracy.
 DEFAULTS = {
     "hidden": "128,64",
@@ -55,7 +57,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Train a model (default: MLP 128-64 on sklearn's 8×8 digits), show progress, "
         "save the model, its config, history and plots in --out, and print the test accuracy.",
     )
-    add_data_args(t, "digits")
+    add_data_args(t, "digits", gates=True)
     t.add_argument("--model", default="mlp", choices=sorted(MODELS), help="architecture")
     t.add_argument(
         "--hidden",
@@ -68,13 +70,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_cnn_args(t)
     t.add_argument("--activation", default=DEFAULTS["activation"], choices=ACTIVATIONS)
     add_init_args(t)
-    t.add_argument(
-        "--loss",
-        default="cross_entropy",
-        choices=["cross_entropy", "bce"],
-        help="cross_entropy on logits (default), or bce: a sigmoid per output and binary "
-        "cross-entropy summed over the outputs (label smoothing does not apply)",
-    )
+    add_loss_args(t)
     t.add_argument(
         "--epochs", type=positive_int, help=f"how many epochs (default {DEFAULTS['epochs']})"
     )
@@ -133,16 +129,31 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return t
 
 
-def _optimizer(name: str, params: Any, args: argparse.Namespace) -> Any:
-    from .. import optim
+def _optimizer(args: argparse.Namespace, model: Any) -> Any:
+    return make_optimizer(
+        args.optimizer, model.parameters(), args.lr, args.momentum, args.weight_decay
+    )
 
-    if name == "sgd":
-        return optim.SGD(params, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
-    if name == "adam":
-        return optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
-    if name == "adamw":
-        return optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay or 1e-2)
-    return optim.RMSprop(params, lr=args.lr, weight_decay=args.weight_decay)
+
+def _loss(
+    args: argparse.Namespace,
+    config: dict[str, Any],
+    model: Any,
+    n: int,
+    smoothing: float,
+    penalty: bool = True,
+) -> Any:
+    """The --loss for `model` (--l2's penalty over n training samples, unless not `penalty`:
+    the test loss is the data's alone)."""
+    return make_loss(
+        args.loss,
+        int(config["num_classes"]),
+        output_activation=args.output_activation,
+        l2=args.l2 if penalty else 0.0,
+        n=n,
+        model=model,
+        label_smoothing=smoothing,
+    )
 
 
 def _augments(choice: str, dataset: str, side: int) -> bool:
@@ -278,7 +289,7 @@ _RUN_OPTIONS = (
     "dataset", "dataset_given", "csv", "test_csv", "data_dir", "download", "model", "hidden",
     "channels", "batch_norm", "dropout", "activation", "epochs", "batch_size", "lr", "optimizer",
     "momentum", "momentum_given", "weight_decay", "label_smoothing", "val_fraction", "device",
-    "seed", "no_plots", "init", "init_biases", "no_bias", "loss",
+    "seed", "no_plots", "init", "init_biases", "no_bias", "loss", "output_activation", "l2",
 )  # fmt: skip
 
 
@@ -290,7 +301,6 @@ def _train(args: argparse.Namespace, out: Path, shown: Path) -> int:
     from ..data import DataLoader, split_dataset
     from ..data.augment import Augmented, RandomDistortion
     from ..doctor import run_doctor_checks
-    from ..nn import functional as F
     from ..training.guards import NonFiniteError
     from ..training.loop import fit, report
     from ..training.models import build_model, describe, input_is_flat, make_config
@@ -325,7 +335,7 @@ def _train(args: argparse.Namespace, out: Path, shown: Path) -> int:
             f"--test-csv holds {test_set.side}×{test_set.side} images but --csv holds "
             f"{train_full.side}×{train_full.side}: they must match"
         )
-    if args.val_fraction > 0:
+    if args.val_fraction > 0 and train_full.side is not None:  # a gate has no rows to spare
         train_set, val_set = split_dataset(train_full, args.val_fraction, seed=args.seed)
     else:
         train_set, val_set = train_full, None
@@ -336,6 +346,7 @@ def _train(args: argparse.Namespace, out: Path, shown: Path) -> int:
         args.model,
         side=train_full.side,
         num_classes=train_full.num_classes,
+        in_features=train_full.in_features,
         hidden=args.hidden,
         activation=args.activation,
         **cnn_extra(args, args.model),
@@ -353,6 +364,9 @@ def _train(args: argparse.Namespace, out: Path, shown: Path) -> int:
             "batch_size": args.batch_size,
             "label_smoothing": args.label_smoothing,
             "loss": args.loss,
+            "output_activation": args.output_activation,
+            "l2": args.l2,
+            "momentum": args.momentum if args.optimizer == "sgd" else None,
             "weight_decay": args.weight_decay,
             "val_fraction": args.val_fraction,
             "augment": augment,
@@ -360,13 +374,9 @@ def _train(args: argparse.Namespace, out: Path, shown: Path) -> int:
         },
     )
     model = build_model(config, device=device)
-    optimizer = _optimizer(args.optimizer, model.parameters(), args)
-    smoothing = args.label_smoothing
-
-    def loss_fn(logits: Any, target: Any) -> Any:
-        if args.loss == "bce":
-            return bce_loss(logits, target)
-        return F.cross_entropy(logits, target, label_smoothing=smoothing)
+    optimizer = _optimizer(args, model)
+    smoothing = args.label_smoothing if args.loss in ("cross_entropy", "ce") else 0.0
+    loss_fn = _loss(args, config, model, len(train_set), smoothing)
 
     train_loader = DataLoader(
         train_set, args.batch_size, shuffle=True, seed=args.seed, device=device
@@ -422,8 +432,8 @@ def _train(args: argparse.Namespace, out: Path, shown: Path) -> int:
         run_doctor_checks(
             fresh,
             train_loader,
-            loss_fn=loss_fn,
-            optimizer=_optimizer(args.optimizer, fresh.parameters(), args),
+            loss_fn=_loss(args, config, fresh, len(train_set), smoothing),
+            optimizer=_optimizer(args, fresh),
             config=config,
             log=lambda line: print(line, file=sys.stderr),
         )
@@ -440,6 +450,7 @@ def _train(args: argparse.Namespace, out: Path, shown: Path) -> int:
         out_dir=None if args.no_plots else out,
         title="test",
         log=say,
+        loss_fn=_loss(args, config, model, len(train_set), 0.0, penalty=False),
     )
     results = {
         "test_accuracy": result.accuracy,

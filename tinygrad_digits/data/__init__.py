@@ -12,6 +12,7 @@ from .datasets import (
     CSVDigits,
     Digits,
     FashionMNIST,
+    LogicGate,
     normalize_images,
 )
 from .download import default_cache_dir, download, file_digest
@@ -35,6 +36,7 @@ __all__ = [
     "DownloadError",
     "FASHION_CLASSES",
     "FashionMNIST",
+    "LogicGate",
     "MEAN_STD",
     "MNIST",
     "SOURCES",

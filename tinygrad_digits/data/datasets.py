@@ -26,7 +26,7 @@ import numpy as np
 
 from ..autograd.factories import tensor
 from ..autograd.tensor import Tensor
-from .arrays import load_digits_arrays, load_mnist_arrays
+from .arrays import load_digits_arrays, load_mnist_arrays, logic_gate_arrays
 from .csv_digits import read_digits_csv
 from .loader import Dataset, Index, require_finite
 from .scaling import MEAN_STD
@@ -39,6 +39,7 @@ __all__ = [
     "CSVDigits",
     "Digits",
     "FashionMNIST",
+    "LogicGate",
     "MNIST",
     "normalize_images",
 ]
@@ -174,6 +175,31 @@ class ArrayDataset(Dataset):
     def __repr__(self) -> str:
         shape = "x".join(str(s) for s in self.data.shape[1:])
         return f"{type(self).__name__}({self.name}: {len(self)} images of {shape})"
+
+
+class LogicGate(ArrayDataset):
+    """The four rows of a two-input logic gate (``"or"``, ``"and"``, ``"xor"``) and its value,
+    fed as they are (0 and 1, no standardising): the first network many learners build, here
+    so ``train`` and ``doctor`` can replay it. Its network has one output (``num_classes`` 1),
+    read as "1" when positive; ``classes`` names the two values. There is no test split: the
+    four rows are the whole problem."""
+
+    def __init__(self, name: str) -> None:
+        x, y = logic_gate_arrays(name)
+        self.max_value, self.mean, self.std = 1.0, 0.0, 1.0
+        self.flatten = True
+        self.classes = ("0", "1")
+        self.name = name
+        self.data, self.targets = x, y
+        self.side = None
+
+    @property
+    def num_classes(self) -> int:
+        return 1  # one output unit: the gate's value
+
+    @property
+    def in_features(self) -> int:
+        return int(self.data.shape[1])
 
 
 class Digits(ArrayDataset):

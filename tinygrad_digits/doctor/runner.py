@@ -830,7 +830,9 @@ def _describe_run(
         parts.append(f"{start.kind} loss")
     if optimizer is not None:
         h = _hyper(optimizer)
-        extra = f", weight_decay={h['weight_decay']:g}" if h["weight_decay"] else ""
+        g = (getattr(optimizer, "param_groups", None) or [{}])[0]
+        extra = f", momentum={g['momentum']:g}" if g.get("momentum") else ""
+        extra += f", weight_decay={h['weight_decay']:g}" if h["weight_decay"] else ""
         parts.append(f"{h['optimizer']}(lr={h['lr']:g}{extra})")
     parts.append(_span(steps, batch_size, n))
     return ", ".join(parts)

@@ -39,6 +39,8 @@ ANCHORS = {"sgd": (0.01, 0.1, 1.0), "adaptive": (1e-4, 1e-3, 1e-2)}
 BETTER = 0.1  # a trial must end with a loss at least 10% below the current rate's...
 LEARNS = 0.25  # ...and the current rate "learns well" when its loss fell by this share...
 BASELINE_MARGIN = 0.9  # ...to below this share of the constant-output loss
+FITTED = 0.1  # a loss below this share of the constant-output loss: the net already fits
+GAINED = 0.02  # a rate whose loss stays at the constant-output level must gain this accuracy
 
 
 @dataclass
@@ -65,10 +67,18 @@ class Trial:
         return (self.before - self.after) / self.before
 
     @property
+    def beats_constant(self) -> bool:
+        """The loss is below that of giving every input the same output: the net has learned
+        something of its inputs (unknown baseline: assumed)."""
+        return self.baseline is None or self.after < BASELINE_MARGIN * self.baseline
+
+    @property
     def learns(self) -> bool:
-        """The loss fell well, and below the loss of giving every input the same output."""
-        below = self.baseline is None or self.after < BASELINE_MARGIN * self.baseline
-        return self.finite and self.drop >= LEARNS and below
+        """The loss fell well, and below the loss of giving every input the same output; or it
+        is already far below that loss and not rising (a trained net that fits)."""
+        fits = self.baseline is not None and self.after < FITTED * self.baseline
+        falls = self.drop >= LEARNS and self.beats_constant
+        return self.finite and (falls or (fits and self.after <= self.before))
 
     def text(self) -> str:
         after = f"{self.after:.3g}" if self.finite else "NaN/inf"
@@ -77,8 +87,12 @@ class Trial:
 
 
 def better(trial: Trial, than: Trial) -> bool:
-    """Whether `trial` measured clearly better than `than`: a clearly lower loss, and no
-    fewer right answers on the probe rows (a lower loss can hide worse answers)."""
+    """Whether `trial` measured clearly better than `than`: a clearly lower loss, no fewer
+    right answers on the probe rows (a lower loss can hide worse answers), and, where right
+    answers are counted, either a loss below the constant-output loss or more right answers:
+    a loss that only fell to the level of answering every input alike (saturated sigmoids
+    pushed to the class shares) is no gain; such a rate made the net worse when applied
+    (issue 18, case 3)."""
     if not trial.finite:
         return False
     both = trial.accuracy is not None and than.accuracy is not None and than.finite
@@ -86,6 +100,8 @@ def better(trial: Trial, than: Trial) -> bool:
         return False
     if not than.finite:
         return trial.after < trial.before
+    if both and not trial.beats_constant and trial.accuracy < than.accuracy + GAINED:
+        return False
     return trial.after < (1 - BETTER) * than.after and trial.drop > than.drop + 0.02
 
 

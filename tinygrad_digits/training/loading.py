@@ -25,9 +25,14 @@ def load_data(
     normalization: dict[str, float] | None = None,
 ) -> tuple[Any, Any]:
     """(training set or None, test set) as torch-style datasets, normalised from the training
-    data (or with ``normalization`` from a saved config, so evaluation matches training)."""
-    from ..data import MNIST, CSVDigits, Digits, FashionMNIST, read_digits_csv
+    data (or with ``normalization`` from a saved config, so evaluation matches training).
+    A logic gate ("or", "and", "xor") is its own test set."""
+    from ..data import MNIST, CSVDigits, Digits, FashionMNIST, LogicGate, read_digits_csv
+    from ..data.arrays import LOGIC_GATES
 
+    if dataset in LOGIC_GATES and csv is None:  # four rows: the same for training and test
+        gate = LogicGate(dataset)
+        return (gate if train else None), gate
     stats = normalization or {}
     mean, std = stats.get("mean"), stats.get("std")
     if csv is not None:
@@ -144,9 +149,10 @@ def check_config_against_weights(path: Path, config: dict[str, Any], state: Any)
             f"holds {values:,} values: the config does not belong to these weights"
         )
     classes = config.get("classes")
+    outputs = config.get("num_classes", len(classes or []))
     if classes is not None and (
-        not isinstance(classes, list) or len(classes) != config.get("num_classes", len(classes))
-    ):
+        not isinstance(classes, list) or len(classes) != (2 if outputs == 1 else outputs)
+    ):  # one output: a two-class logit (a logic gate's network)
         raise ModelFileError(
             f"{path}: its config lists {len(classes) if isinstance(classes, list) else '?'} "
             f"class names for {config.get('num_classes')} classes"

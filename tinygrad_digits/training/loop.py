@@ -49,6 +49,7 @@ from .metrics import (
     format_confusion_matrix,
     metric_name,
     metric_sum,
+    predicted_classes,
 )
 from .resume import LAST_NAME, EpochSeeds, LastEpoch
 
@@ -375,7 +376,7 @@ def evaluate(
     labels: list[Any] = []
 
     def keep(out: Tensor, y: Tensor) -> None:
-        preds.append(out.device.xp.argmax(out.data, axis=1))
+        preds.append(predicted_classes(out))
         labels.append(y.data)
 
     loss, _ = _averages(model, loader, loss_fn, None, keep)
@@ -394,12 +395,14 @@ def report(
     out_dir: str | os.PathLike | None = None,
     title: str = "test",
     log: Callable[[str], Any] = print,
+    loss_fn: LossFn = F.cross_entropy,
 ) -> EvalResult:
-    """evaluate, print the accuracy and the confusion matrix as text, save it as PNG."""
+    """evaluate (with ``loss_fn``), print the accuracy and the confusion matrix as text, save
+    it as PNG."""
     from .plots import MISSING_MATPLOTLIB, save_confusion_matrix
 
     num_classes = len(class_names) if class_names else None
-    result = evaluate(model, loader, num_classes=num_classes)
+    result = evaluate(model, loader, loss_fn=loss_fn, num_classes=num_classes)
     log(f"{title} loss {result.loss:.4f}, {title} accuracy {result.accuracy:.2%}")
     log(format_confusion_matrix(result.confusion, class_names))
     if out_dir is not None:

@@ -26,6 +26,7 @@ __all__ = [
     "metric_name",
     "metric_sum",
     "per_class_accuracy",
+    "predicted_classes",
 ]
 
 Metric = Callable[[Any, Any], float]
@@ -38,8 +39,11 @@ def _host(x: Any) -> np.ndarray:
 
 
 def _predictions(output: Any) -> np.ndarray:
-    """Class indices from logits/probabilities (N, C) or from indices (N,)."""
+    """Class indices from logits/probabilities (N, C) or from indices (N,). One output (N, 1)
+    is a two-class logit (a logic gate's network): class 1 where it is positive."""
     out = _host(output)
+    if out.ndim == 2 and out.shape[1] == 1:
+        return (out[:, 0] > 0).astype(np.int64)
     return out.argmax(axis=-1) if out.ndim == 2 else out.astype(np.int64, copy=False)
 
 
@@ -65,6 +69,15 @@ def higher_is_better(metric: Metric) -> bool:
     return bool(getattr(metric, "higher_is_better", True))
 
 
+def predicted_classes(output: Tensor) -> Any:
+    """Each row's predicted class from (N, C) outputs, as an array on their device: the
+    argmax, or for one output (a two-class logit) 1 where it is positive, as _predictions."""
+    xp = output.device.xp
+    if output.shape[1] == 1:
+        return xp.astype(output.data[:, 0] > 0, xp.int64)
+    return xp.argmax(output.data, axis=1)
+
+
 def metric_sum(metric: Metric, output: Tensor, target: Tensor) -> Any:
     """``metric(output, target)`` times the batch size, the way a loop sums it over an epoch.
 
@@ -72,8 +85,7 @@ def metric_sum(metric: Metric, output: Tensor, target: Tensor) -> Any:
     device, only when it reports; any other metric is called as it is.
     """
     if metric is accuracy and output.ndim == 2 and target.ndim == 1:
-        xp = output.device.xp
-        return xp.count_nonzero(xp.argmax(output.data, axis=1) == target.data)
+        return output.device.xp.count_nonzero(predicted_classes(output) == target.data)
     return metric(output, target) * target.shape[0]
 
 

@@ -147,13 +147,15 @@ def apply_init(model: nn.Module, spec: str, *, biases: bool = False) -> nn.Modul
 def make_config(
     model: str = "mlp",
     *,
-    side: int,
+    side: int | None,
     num_classes: int = 10,
     hidden: Sequence[int] | None = None,
     activation: str = "relu",
+    in_features: int | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A config dict for ``build_model``; ``side`` is the image side (8 or 28).
+    """A config dict for ``build_model``; ``side`` is the image side (8 or 28), None for data
+    that are not images (a logic gate: give its ``in_features``).
 
     ``hidden`` defaults to the model's own (MLP: 128,64; CNN: a 128 dense layer); a CNN config
     also gets ``channels``, ``batch_norm``, ``dropout`` and ``kernel_size`` (CNN_DEFAULTS unless
@@ -171,8 +173,8 @@ def make_config(
         hidden = CNN_DEFAULTS["hidden"] if model == "cnn" else (128, 64)
     config = {
         "model": model,
-        "in_features": int(side) * int(side),
-        "side": int(side),
+        "in_features": int(in_features) if in_features is not None else int(side) ** 2,
+        "side": None if side is None else int(side),
         "in_channels": 1,
         "hidden": [int(h) for h in hidden],
         "activation": activation,
@@ -360,7 +362,7 @@ def _cnn_parameters(config: dict[str, Any]) -> int:
 
 def describe(config: dict[str, Any]) -> str:
     """The architecture in one line, e.g. '1x28x28 -> conv 32 -> conv 64 -> 128 -> 10'."""
-    side, classes = int(config["side"]), int(config.get("num_classes", 10))
+    side, classes = config.get("side"), int(config.get("num_classes", 10))
     hidden = [int(h) for h in config.get("hidden", [])]
     if config.get("model") == "cnn":
         s = cnn_settings(config)
@@ -368,7 +370,8 @@ def describe(config: dict[str, Any]) -> str:
         parts = [f"{config.get('in_channels', 1)}x{side}x{side}", *convs, *map(str, s["hidden"])]
         drop = f", dropout {s['dropout']:g}" if s["dropout"] else ""
         return " -> ".join([*parts, str(classes)]) + drop
-    return " -> ".join(str(v) for v in [config.get("in_features", side * side), *hidden, classes])
+    inputs = config.get("in_features") or int(side) ** 2
+    return " -> ".join(str(v) for v in [inputs, *hidden, classes])
 
 
 register_model(
