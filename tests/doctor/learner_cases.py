@@ -1,21 +1,26 @@
 """The five learner networks of issue 18, re-created on sklearn's 8×8 digits (1797 samples
-stand in for MNIST where a learner's post used 784 inputs, so the suite stays fast), and a
-helper that trains a set-up and measures its test accuracy."""
+stand in for MNIST where a learner's post used 784 inputs, so the suite stays fast; a
+Fashion-MNIST subset gives 784 inputs where the shared copy is at hand), and a helper that
+trains a set-up and measures its test accuracy."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import tinygrad_digits as tg
 from tinygrad_digits import nn, optim
-from tinygrad_digits.data import load_digits_arrays
+from tinygrad_digits.data import load_digits_arrays, load_mnist_arrays
 from tinygrad_digits.nn import functional as F
 
 LossFn = Callable[[Any, Any], Any]
+FASHION = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-mnist"
+if not FASHION.is_dir():  # the shared copy beside the main checkout, seen from a worktree
+    FASHION = Path("/work/shared/data/fashion-mnist")
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,7 @@ class Case:
     raw: bool = False  # the 0–16 pixels as shipped, instead of pixels / 16
     l2: float = 0.0  # λ of a penalty λ/(2N)·ΣW² written into the loss
     bias_init: bool = False  # the init spec applies to the biases too
-    data: str = "digits"  # or "or_gate"
+    data: str = "digits"  # or "or_gate", or "fashion" (784 inputs: Fashion-MNIST's test images)
     summed: bool = False  # the cost sums over the samples too (no 1/m)
     rows: int = 1400  # training rows (fewer keep the full-batch cases fast)
 
@@ -89,6 +94,10 @@ def data(case: Case) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
         y = np.array([0, 1, 1, 1], np.int64)
         return x, y, x, y
+    if case.data == "fashion":  # its 10,000 test images: `rows` to train on, 2000 to test
+        x, y = load_mnist_arrays(FASHION, train=False, kind="fashion-mnist", progress=False)
+        x = x.reshape(len(x), -1).astype(np.float32) / np.float32(255)
+        return x[: case.rows], y[: case.rows], x[-2000:], y[-2000:]
     x, y = load_digits_arrays()
     x = x.astype(np.float32) if case.raw else x.astype(np.float32) / np.float32(16)
     order = np.random.default_rng(0).permutation(len(x))

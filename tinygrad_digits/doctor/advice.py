@@ -114,6 +114,16 @@ def with_gain(
     return out
 
 
+def untried(findings: list[Finding], code: str, why: str) -> list[Finding]:
+    """Say on the finding `code` why its fix could not be trialled (so its rank is unmeasured)."""
+    return [
+        dataclasses.replace(f, advice=f"{f.advice} (not tried here: {why})")
+        if f.code == code
+        else f
+        for f in findings
+    ]
+
+
 # What only a network that does not learn gets: symptoms of a stopped loss, and the rate
 # trials' "no rate did better".
 _STOPPED = (
@@ -187,5 +197,6 @@ __all__ = [
     "lr_findings",
     "one_way",
     "quiet_when_learning",
+    "untried",
     "with_gain",
 ]

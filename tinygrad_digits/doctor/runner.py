@@ -43,7 +43,14 @@ from ..diagnostics.probe import (
 from ..diagnostics.thresholds import FIRST_STEPS_HIGH, FIRST_STEPS_LOW, SATURATED_ON
 from ..training.callbacks import Callback
 from ..training.loop import TrainState, fit
-from .advice import explain_cost, lr_findings, one_way, quiet_when_learning, with_gain
+from .advice import (
+    explain_cost,
+    lr_findings,
+    one_way,
+    quiet_when_learning,
+    untried,
+    with_gain,
+)
 from .checks_data import check_inputs, check_labels, class_labels
 from .checks_model import (
     check_activations,
@@ -299,11 +306,16 @@ def _measured(
         out = one_way(out + lr_findings(current, others, lr, flat))
     if current.learns:  # it learns, given the trial's steps: nothing stops it
         return out, False, True
-    restore(runner.model, runner.initial)  # widen the model as it started
-    wide = widened(runner.model, WIDE) if "bottleneck" in codes else None
-    if wide is not None:
-        label = f"every hidden layer ≥ {WIDE} units"
-        out = with_gain(out, "bottleneck", runner.run(label, length, model=wide), current)
+    if "bottleneck" in codes:
+        restore(runner.model, runner.initial)  # widen the model as it started
+        net = runner.model
+        rows = as_input(runner.x[runner.probe[:8]], model_device(net), model_float_dtype(net))
+        wide, why = widened(net, WIDE, rows)
+        if wide is None:
+            out = untried(out, "bottleneck", why)
+        else:
+            label = f"every hidden layer ≥ {WIDE} units"
+            out = with_gain(out, "bottleneck", runner.run(label, length, model=wide), current)
     if "weight_scale" in codes:
         trial = runner.run("default init", length, prepare=reinitialise)
         out = with_gain(out, "weight_scale", trial, current)

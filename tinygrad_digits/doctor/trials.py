@@ -6,12 +6,14 @@ that reads the model's own weights, as a penalty written into the loss does, sti
 them), on the same seeded batches, and measures the loss on a fixed probe subset before and
 after; the caller puts the model's state back afterwards (`snapshot` / `restore`). Learning-rate
 trials try a few rates around the current one (within sane bounds for the optimizer); fix
-trials widen the narrow layers, re-initialise the weights or normalise the inputs; the long
-trial runs the current set-up for longer to see whether it leaves its initial plateau.
+trials widen the narrow layers (of any chain of Linear layers), re-initialise the weights or
+normalise the inputs; the long trial runs the current set-up for longer to see whether it
+leaves its initial plateau.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,8 +41,10 @@ ANCHORS = {"sgd": (0.01, 0.1, 1.0), "adaptive": (1e-4, 1e-3, 1e-2)}
 BETTER = 0.1  # a trial must end with a loss at least 10% below the current rate's...
 LEARNS = 0.25  # ...and the current rate "learns well" when its loss fell by this share...
 BASELINE_MARGIN = 0.9  # ...to below this share of the constant-output loss
+# A better rate whose loss stays at the constant-output level must instead gain this share of
+# right answers (on a 512-row probe, chance differences are a few points).
+GAINED = 0.1
 FITTED = 0.1  # a loss below this share of the constant-output loss: the net already fits
-GAINED = 0.02  # a rate whose loss stays at the constant-output level must gain this accuracy
 
 
 @dataclass
@@ -263,27 +267,72 @@ class TrialRunner:
         return current, [self.run(f"lr {r:g}", steps, lr=r) for r in self.rates()]
 
 
-def widened(model: Any, width: int) -> Any | None:
-    """The MLP with every hidden layer at least `width` units, its weights resampled from each
-    layer's own values (the same init, the same scale and sign); None if not an nn.MLP."""
+def widened(model: Any, width: int, x: Tensor) -> tuple[Any | None, str]:
+    """A copy of `model` whose hidden Linear layers narrower than `width` are `width` wide
+    (and the Linear each feeds takes the wider input), or None and why that cannot be done
+    safely. Works on any chain of Linear layers with elementwise steps between them (nn.MLP,
+    nn.Sequential of Linear and activations, a Module calling fc1, fc2, ...): `x`, a few input
+    rows, shows which Linear feeds which. The new weights are drawn from each layer's own
+    values (the same init, scale and sign); the old ones are kept."""
     from .. import nn
+    from ..diagnostics.probe import run_probe
 
-    if not isinstance(model, nn.MLP):
-        return None
-    linears = list(model.layers)
-    hidden = [max(int(layer.out_features), width) for layer in linears[:-1]]
-    bias = linears[0].bias is not None
-    wide = nn.MLP(model.in_features, hidden, model.out_features, model.act, bias=bias)
+    with no_grad(), eval_mode(model):
+        trace = run_probe(model, x)
+        expected = tuple(trace.output.shape) if isinstance(trace.output, Tensor) else None
+    layers = trace.layers
+    modules = dict(model.named_modules())
+    if any(layer.op != "Linear" for layer in layers):
+        return None, "only a chain of Linear layers is widened, and this model has convolutions"
+    names = [layer.name for layer in layers]
+    if len(set(names)) < len(names) or not all(
+        isinstance(modules.get(name), nn.Linear) for name in names
+    ):
+        return None, "a Linear layer runs twice or outside a named module"
+    for a, b in zip(layers, layers[1:]):
+        if a.out_features != b.in_features:
+            return None, f"{a.name}'s outputs do not feed {b.name} directly"
+    narrow = [i for i, layer in enumerate(layers[:-1]) if layer.out_features < width]
+    if not narrow:
+        return None, f"no hidden Linear layer is narrower than {width} units"
+    wide = copy.deepcopy(model)
+    copies = dict(wide.named_modules())
     rng = np.random.default_rng(0)
-    for old, new in zip(linears, wide.layers):
-        for name in ("weight", "bias"):
-            src, dst = getattr(old, name), getattr(new, name)
-            if src is None or dst is None:
-                continue
-            values = host(src.detach()).ravel()
-            sample = rng.choice(values, size=dst.shape).astype(values.dtype)
-            dst.data = sample  # the new MLP is still on the CPU
-    return wide.to(model_device(model))
+    for i in narrow:
+        _resize(copies[names[i]], rng, out_features=width)
+        _resize(copies[names[i + 1]], rng, in_features=width)
+    try:
+        with no_grad(), eval_mode(wide), np.errstate(all="ignore"):
+            out = wide(x)
+    except Exception as exc:  # noqa: BLE001 - a width the forward depends on: no safe widening
+        return None, f"the widened copy does not run ({type(exc).__name__}: {exc})"
+    if not isinstance(out, Tensor) or tuple(out.shape) != expected:
+        return None, "the widened copy gives outputs of another shape"
+    return wide, ""
+
+
+def _resize(
+    layer: Any,
+    rng: np.random.Generator,
+    in_features: int | None = None,
+    out_features: int | None = None,
+) -> None:
+    """Grow a Linear layer in place to `in_features` inputs or `out_features` outputs: its
+    weights keep their values, the new ones are drawn from them."""
+    from ..autograd.factories import tensor
+    from ..nn import Parameter
+
+    rows = out_features or layer.out_features
+    cols = in_features or layer.in_features
+    for name, shape in (("weight", (rows, cols)), ("bias", (rows,))):
+        old = getattr(layer, name)
+        if old is None:
+            continue
+        values = host(old.detach())
+        grown = rng.choice(values.ravel(), size=shape).astype(values.dtype)
+        grown[tuple(slice(0, n) for n in values.shape)] = values
+        setattr(layer, name, Parameter(tensor(grown, device=old.device, dtype=old.dtype)))
+    layer.in_features, layer.out_features = cols, rows
 
 
 def reinitialise(model: Any) -> None:
