@@ -72,9 +72,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default=None,
         help="default 0.1 (sgd), 1e-3 (the others); a run: its own",
     )
-    p.add_argument(
-        "--momentum", type=momentum, default=None, help="SGD momentum (default 0)"
-    )
+    p.add_argument("--momentum", type=momentum, default=None, help="SGD momentum (default 0)")
     p.add_argument(
         "--weight-decay",
         type=non_negative_float,

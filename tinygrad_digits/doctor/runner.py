@@ -380,6 +380,8 @@ def run_doctor_checks(
     def check() -> list[Finding]:
         rows = _sample_rows(loader)
         num_classes = (config or {}).get("num_classes")
+        if num_classes == 1:  # one output (a logic gate's): a two-class logit, not one class
+            num_classes = None
         return quick_checks(model, rows[0], rows[1], loss_fn, num_classes, optimizer)
 
     return _warn_before_training(check, log)
