@@ -30,7 +30,8 @@ class Case:
     hidden: tuple[int, ...]
     init: str | None  # training.models' init spec ("uniform:-1,1", "normal:14.1"), None: default
     bias: bool
-    loss: str  # "bce_sum" (per-output sigmoid, BCE summed over outputs), "half_sse", "ce_relu"
+    loss: str  # "bce_sum" (per-output sigmoid, BCE summed over outputs), "half_sse", "ce",
+    # "ce_relu" (a ReLU on the outputs before cross-entropy)
     optimizer: str  # "sgd"
     lr: float
     momentum: float = 0.0
@@ -130,6 +131,8 @@ def loss_fn(case: Case, out_features: int, n_train: int, net: nn.Module) -> Loss
         elif case.loss == "half_sse":
             d = out.sigmoid() - t
             total = (d * d).sum() * 0.5 / out.shape[0]
+        elif case.loss == "ce":  # the sigmoid_mse fix: cross-entropy on the raw outputs
+            total = F.cross_entropy(out, labels)
         else:  # ReLU on the output layer, then softmax + cross-entropy
             total = F.cross_entropy(out.relu(), labels)
         if case.l2:

@@ -70,6 +70,8 @@ def test_case2_five_steps_are_too_few_and_lambda_is_cleared() -> None:
     as_posted = train(case)
     assert train(case, steps=2 * leave) > as_posted + 0.1  # the advice: at least 2x that
     assert train(case.with_(init=None, bias_init=False), steps=2 * leave) > as_posted
+    if "bottleneck" in report.codes:  # widening, applied, does no harm either
+        assert train(case.with_(hidden=(32, 32)), steps=2 * leave) >= as_posted
 
 
 def test_case3_weights_200x_too_large_are_named_first() -> None:
@@ -87,6 +89,7 @@ def test_case3_weights_200x_too_large_are_named_first() -> None:
     assert not lr_advice(report) and "lr_not_the_cause" in report.codes
     as_posted = train(case, steps=2000)
     assert train(case.with_(init=None), steps=2000) > as_posted + 0.1
+    assert train(case.with_(loss="ce"), steps=2000) > as_posted + 0.1  # sigmoid_mse's fix
 
 
 def test_case3_on_fashion_mnist_784_inputs_gets_no_rate_advice() -> None:
@@ -122,7 +125,11 @@ def test_case5_network_py_learns_and_gets_notes_only() -> None:
     assert report.ok and not report.warnings, report.format()
     (note,) = report.by_code("sigmoid_mse")
     assert note.severity == "info" and "learns here" in note.advice
+    assert "try a third of the learning rate" in note.advice
     assert not lr_advice(report)
+    case = CASES["network_py"]  # the note, applied for 10 epochs, does no harm
+    as_posted = train(case, steps=1400)
+    assert train(case.with_(loss="ce", lr=case.lr / 3), steps=1400) >= as_posted - 0.005
 
 
 def test_case5_relu_on_the_output_before_cross_entropy_is_named() -> None:

@@ -82,15 +82,13 @@ def test_widened_says_why_it_cannot_widen(digits) -> None:
     assert wide is None and "no hidden Linear layer is narrower than 32" in why
 
 
-@pytest.mark.parametrize("build", [sequential_4_4_4, lambda: FcNet((4, 4))])
-def test_case1_as_a_learners_own_network_is_widened_and_measured(build) -> None:
-    """Case 1 (64-4-4-4-10 sigmoid, U(-1, 1), raw pixels, summed BCE, GD lr 1e-3 m 0.9)
-    written as nn.Sequential or as fc1/fc2/fc3: the bottleneck's fix is trialled."""
+def diagnose_case1(net: nn.Module) -> doctor.Report:
+    """Case 1's set-up (U(-1, 1), raw pixels, summed BCE, GD lr 1e-3 m 0.9) on `net`."""
     case = CASES["bottleneck_bce"]
     s = setup(case)
     tg.manual_seed(0)
-    net = apply_init(build(), case.init)
-    report = doctor.diagnose(
+    apply_init(net, case.init)
+    return doctor.diagnose(
         net,
         s["x"],
         s["y"],
@@ -99,24 +97,18 @@ def test_case1_as_a_learners_own_network_is_widened_and_measured(build) -> None:
         steps=case.steps,
         batch_size=s["batch_size"],
     )
+
+
+@pytest.mark.parametrize("build", [sequential_4_4_4, lambda: FcNet((4, 4))])
+def test_case1_as_a_learners_own_network_is_widened_and_measured(build) -> None:
+    """Case 1 (64-4-4-4-10 sigmoid, U(-1, 1), raw pixels, summed BCE, GD lr 1e-3 m 0.9)
+    written as nn.Sequential or as fc1/fc2/fc3: the bottleneck's fix is trialled."""
+    report = diagnose_case1(build())
     (bottleneck,) = report.by_code("bottleneck")
     assert "measured: every hidden layer ≥ 32 units" in bottleneck.advice, report.format()
     assert bottleneck.gain > 0.05 and report.first_fix.code == "bottleneck"
 
 
 def test_a_network_the_widen_trial_cannot_grow_gets_the_reason() -> None:
-    case = CASES["bottleneck_bce"]
-    s = setup(case)
-    tg.manual_seed(0)
-    net = apply_init(FcNet((4, 4), fold=True), case.init)
-    report = doctor.diagnose(
-        net,
-        s["x"],
-        s["y"],
-        loss_fn(case, 10, len(s["x"]), net),
-        optim.SGD(net.parameters(), lr=case.lr, momentum=case.momentum),
-        steps=case.steps,
-        batch_size=s["batch_size"],
-    )
-    (bottleneck,) = report.by_code("bottleneck")
+    (bottleneck,) = diagnose_case1(FcNet((4, 4), fold=True)).by_code("bottleneck")
     assert "(not tried here: fc1's outputs do not feed fc2 directly)" in bottleneck.advice

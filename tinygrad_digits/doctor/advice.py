@@ -31,6 +31,14 @@ def lr_findings(
             if gradients_flat
             else "the cause is elsewhere (see the other findings)"
         )
+        alike = [
+            t.label for t in others if t.finite and t.after < current.after and not t.beats_constant
+        ]
+        if alike:
+            why = (
+                f"{' and '.join(alike)} only lowered the loss to that of answering every input "
+                f"alike, with no clearly more right answers; {why}"
+            )
         return [
             Finding(
                 "lr_not_the_cause",
@@ -154,7 +162,7 @@ def quiet_when_learning(findings: list[Finding], learns: bool) -> list[Finding]:
             if f.code == "sigmoid_mse":
                 advice = (
                     "sigmoid + squared error learns here; cross-entropy on the raw outputs "
-                    "usually learns faster, with a smaller learning rate (try a tenth)"
+                    "usually learns faster; if you switch, try a third of the learning rate"
                 )
             f = dataclasses.replace(f, severity=INFO, advice=advice)
         out.append(f)
