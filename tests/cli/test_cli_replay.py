@@ -83,3 +83,22 @@ def test_the_data_options_are_one_definition_with_each_commands_share() -> None:
         with pytest.raises(SystemExit):
             p.parse_args(argv)
     assert isinstance(p, argparse.ArgumentParser)
+
+
+def test_train_replays_raw_pixels_and_doctor_keeps_the_runs_batch(tmp_path, capsys) -> None:
+    """Case 1's set-up (raw 0–16 pixels, full-batch gradient descent): the run feeds the raw
+    pixels, its normalisation says so (for predict), and doctor --run diagnoses the same."""
+    argv = (
+        "--hidden 4,4,4 --activation sigmoid --no-bias --init uniform:-1,1 --unnormalised "
+        "--loss bce --optimizer sgd --lr 1e-3 --momentum 0.9 --batch-size 2000 "
+        "--val-fraction 0 --epochs 3 --no-doctor"
+    )
+    assert train(argv, tmp_path / "run") == 0
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["normalization"] == {"max_value": 16.0, "mean": 0.0, "std": 1 / 16}
+    capsys.readouterr()
+    cli_doctor.main(["--run", str(tmp_path / "run"), "--json", "--steps", "5"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["summary"].endswith("5 full-batch steps")
+    codes = {f["code"] for f in data["findings"]}
+    assert {"inputs_not_normalised", "bottleneck"} <= codes

@@ -25,6 +25,7 @@ from .options import (
     add_data_args,
     add_device_arg,
     add_init_args,
+    add_input_scale_arg,
     add_loss_args,
     add_model_def_arg,
     add_seed_arg,
@@ -79,12 +80,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default=None,
         help="the optimizer's L2 penalty (default 0; a run: its own)",
     )
-    p.add_argument(
-        "--unnormalised",
-        "--unnormalized",
-        action="store_true",
-        help="feed the raw pixel values (0-16 digits, 0-255 MNIST) instead of standardised ones",
-    )
+    add_input_scale_arg(p)
     p.add_argument(
         "--upsample",
         action="store_true",
@@ -100,8 +96,9 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument(
         "--batch-size",
         type=positive_int,
-        default=64,
-        help="default 64; the data set's size (or more) for full-batch gradient descent",
+        default=None,
+        help="default 64 (a run: its own); the data set's size (or more) for full-batch "
+        "gradient descent",
     )
     # No defaults here (SUPPRESS): a --seed or --device given to the main parser before the
     # subcommand is not overwritten; run() falls back to 0 and the default device.
@@ -154,10 +151,9 @@ def _data(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, int]:
         data_dir=args.data_dir,
         download=args.download,
     )
-    x = train_set.data
-    if args.unnormalised:  # undo the standardisation: the raw pixels
-        x = (x * train_set.std + train_set.mean) * train_set.max_value
-    return x, train_set.targets, len(train_set.classes)
+    if args.unnormalised:
+        train_set.unnormalise()
+    return train_set.data, train_set.targets, len(train_set.classes)
 
 
 def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarray]:
@@ -186,6 +182,8 @@ def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarr
         if args.loss == "cross_entropy":  # and its loss
             args.loss = training.get("loss", "cross_entropy")
             args.l2 = args.l2 or training.get("l2", 0.0)
+        args.unnormalised = args.unnormalised or training.get("unnormalised", False)
+        args.batch_size = _unset(args.batch_size, training.get("batch_size"))
         x, y, outputs = _data(args)
         if args.model_def:
             x = _as_custom_input(x, config)
@@ -244,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
         loss_fn,
         opt,
         steps=args.steps or 20,
-        batch_size=args.batch_size,
+        batch_size=_unset(args.batch_size, 64),
         num_classes=None,
         seed=getattr(args, "seed", 0),
         steps_are_the_run=args.steps is not None,

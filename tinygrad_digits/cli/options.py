@@ -142,6 +142,16 @@ def add_data_args(
     )
 
 
+def add_input_scale_arg(p: argparse.ArgumentParser) -> None:
+    """--unnormalised: the raw pixels, as a learner's post may feed them."""
+    p.add_argument(
+        "--unnormalised",
+        "--unnormalized",
+        action="store_true",
+        help="feed the raw pixel values (0-16 digits, 0-255 MNIST) instead of standardised ones",
+    )
+
+
 def add_device_arg(p: argparse.ArgumentParser, default: str | None = "cpu") -> None:
     """--device. default=None: the model's own device (or the default device); SUPPRESS: no
     default, so a --device given to an outer parser is kept (the command then uses the default

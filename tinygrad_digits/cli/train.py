@@ -20,6 +20,7 @@ from .options import (
     add_data_args,
     add_device_arg,
     add_init_args,
+    add_input_scale_arg,
     add_loss_args,
     cnn_extra,
     fraction,
@@ -70,6 +71,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_cnn_args(t)
     t.add_argument("--activation", default=DEFAULTS["activation"], choices=ACTIVATIONS)
     add_init_args(t)
+    add_input_scale_arg(t)
     add_loss_args(t)
     t.add_argument(
         "--epochs", type=positive_int, help=f"how many epochs (default {DEFAULTS['epochs']})"
@@ -290,6 +292,7 @@ _RUN_OPTIONS = (
     "channels", "batch_norm", "dropout", "activation", "epochs", "batch_size", "lr", "optimizer",
     "momentum", "momentum_given", "weight_decay", "label_smoothing", "val_fraction", "device",
     "seed", "no_plots", "init", "init_biases", "no_bias", "loss", "output_activation", "l2",
+    "unnormalised",
 )  # fmt: skip
 
 
@@ -330,6 +333,9 @@ def _train(args: argparse.Namespace, out: Path, shown: Path) -> int:
         data_dir=args.data_dir,
         download=args.download,
     )
+    if args.unnormalised:  # the raw pixels (a gate's four rows are raw already)
+        for dataset in {id(d): d for d in (train_full, test_set)}.values():
+            dataset.unnormalise()
     if test_set.side != train_full.side:
         raise CLIError(
             f"--test-csv holds {test_set.side}×{test_set.side} images but --csv holds "
@@ -366,6 +372,7 @@ def _train(args: argparse.Namespace, out: Path, shown: Path) -> int:
             "loss": args.loss,
             "output_activation": args.output_activation,
             "l2": args.l2,
+            "unnormalised": args.unnormalised,
             "momentum": args.momentum if args.optimizer == "sgd" else None,
             "weight_decay": args.weight_decay,
             "val_fraction": args.val_fraction,

@@ -167,6 +167,15 @@ class ArrayDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         return tensor(self.data[index], device="cpu"), tensor(self.targets[index], device="cpu")
 
+    def unnormalise(self) -> None:
+        """Feed the raw pixel values (0–16, 0–255) instead of standardised ones, as many
+        learners' posts do; ``normalization`` then says so (mean 0, std 1/max_value), so a
+        model trained on them is fed pictures the same way."""
+        self.data = (self.data * np.float32(self.std) + np.float32(self.mean)) * np.float32(
+            self.max_value
+        )
+        self.mean, self.std = 0.0, 1.0 / self.max_value
+
     rows_are_arrays = True  # the DataLoader may upload the arrays once and index on a device
 
     def __getitems__(self, indices: Index) -> tuple[np.ndarray, np.ndarray]:
