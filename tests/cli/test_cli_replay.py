@@ -33,6 +33,10 @@ def test_train_replays_the_or_gate_and_doctor_diagnoses_the_run(tmp_path, capsys
     config = json.loads((tmp_path / "fits" / "config.json").read_text())
     assert (config["in_features"], config["num_classes"], config["side"]) == (2, 1, None)
     assert "labels_out_of_range" not in out  # one output with 0/1 labels: a two-class logit
+    assert main(["evaluate", str(tmp_path / "fits")]) == 0
+    assert "test accuracy 100.00%" in capsys.readouterr().out
+    assert main(["predict", str(tmp_path / "fits"), "digit.png"]) == 2
+    assert "a logic gate's rows, not on pictures" in capsys.readouterr().err
 
     assert train(f"{OR_GATE} --lr 1e-6 --epochs 20", tmp_path / "stuck") == 0
     assert "(4/4)" not in capsys.readouterr().out

@@ -50,7 +50,7 @@ def _data_for(args: argparse.Namespace, config: dict[str, Any]) -> Any:
         train=False,
         normalization=config.get("normalization"),
     )
-    if test_set.side * test_set.side != config["in_features"]:
+    if test_set.in_features != config["in_features"]:
         raise CLIError(
             f"the model takes {config['side']}×{config['side']} images but the test data has "
             f"{test_set.side}×{test_set.side}; pick the dataset it was trained on"
@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..data import DataLoader
     from ..training.loop import report
+    from .options import make_loss
 
     device = tg.get_device(args.device)
     model, config = load_model(args.model, device=device, model_def=args.model_def)
@@ -74,5 +75,10 @@ def run(args: argparse.Namespace) -> int:
         DataLoader(test_set, args.batch_size, device=device),
         config.get("classes"),
         out_dir=args.out,
+        loss_fn=make_loss(
+            config.get("training", {}).get("loss", "cross_entropy"),
+            int(config.get("num_classes", 10)),
+            output_activation=config.get("training", {}).get("output_activation", "auto"),
+        ),
     )
     return 0
