@@ -63,6 +63,8 @@ def test_train_l2_writes_the_penalty_into_the_loss(tmp_path, capsys) -> None:
 def test_a_gate_with_cross_entropy_is_refused(tmp_path, capsys) -> None:
     assert train("--dataset and --epochs 1", tmp_path / "run") == 2
     assert "--loss cross_entropy needs 2 or more outputs" in capsys.readouterr().err
+    assert train("--dataset xor --loss bce --model cnn", tmp_path / "cnn") == 2
+    assert "a logic gate's rows are no pictures" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

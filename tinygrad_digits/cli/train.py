@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.arrays import LOGIC_GATES
 from ..training.loading import load_data
 from .errors import CLIError
 from .options import (
@@ -234,6 +235,8 @@ def _check_options(args: argparse.Namespace) -> None:
         raise CLIError("--test-csv needs --csv (the training rows)", code=2)
     if args.test_csv:
         _check_csv_sides(args.csv, args.test_csv)
+    if args.dataset in LOGIC_GATES and (args.model != "mlp" or args.augment == "on"):
+        raise CLIError("a logic gate's rows are no pictures: train it with --model mlp", code=2)
     if args.model != "cnn":
         given = [
             name
