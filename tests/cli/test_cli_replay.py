@@ -33,6 +33,7 @@ def test_train_replays_the_or_gate_and_doctor_diagnoses_the_run(tmp_path, capsys
     config = json.loads((tmp_path / "fits" / "config.json").read_text())
     assert (config["in_features"], config["num_classes"], config["side"]) == (2, 1, None)
     assert "labels_out_of_range" not in out  # one output with 0/1 labels: a two-class logit
+    assert cli_doctor.main(["--run", str(tmp_path / "fits")]) == 0  # a net that fits: quiet
     assert main(["evaluate", str(tmp_path / "fits")]) == 0
     assert "test accuracy 100.00%" in capsys.readouterr().out
     assert main(["predict", str(tmp_path / "fits"), "digit.png"]) == 2
