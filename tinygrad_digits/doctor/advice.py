@@ -7,7 +7,7 @@ import dataclasses
 import math
 
 from ..diagnostics.findings import INFO, WARNING, Finding
-from .trials import Trial, better
+from .trials import BETTER, Trial, better
 
 NO_GAIN = 0.02  # a fix trial that removed less than 2% more of the loss did not help
 # Findings that stay warnings even on a network that learns: its output cannot be trusted.
@@ -31,9 +31,8 @@ def lr_findings(
             if gradients_flat
             else "the cause is elsewhere (see the other findings)"
         )
-        alike = [
-            t.label for t in others if t.finite and t.after < current.after and not t.beats_constant
-        ]
+        low = (1 - BETTER) * current.after  # a clearly lower loss, that says nothing
+        alike = [t.label for t in others if t.finite and t.after < low and not t.beats_constant]
         if alike:
             why = (
                 f"{' and '.join(alike)} only lowered the loss to that of answering every input "
