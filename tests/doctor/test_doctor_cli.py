@@ -159,10 +159,13 @@ def test_a_saved_run_is_diagnosed_with_its_own_settings(tmp_path, capsys) -> Non
 
     out = tmp_path / "run"
     argv = "train --hidden 32 --loss bce --init xavier --no-bias --optimizer sgd --lr 0.5"
-    argv += f" --momentum 0.5 --epochs 1 --no-plots --no-progress --no-doctor --out {out}"
-    assert main(shlex.split(argv)) == 0
+    argv += f" --momentum 0.5 --batch-size 64 --epochs 1 --no-plots --no-progress --no-doctor"
+    assert main(shlex.split(f"{argv} --out {out}")) == 0
     capsys.readouterr()
     assert cli_doctor.main(["--run", str(out), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["summary"].startswith("64-32-10 MLP (relu), bce loss, SGD(lr=0.5, momentum=0.5)")
+    assert data["summary"] == (
+        "64-32-10 MLP (relu), bce loss, SGD(lr=0.5, momentum=0.5), 20 steps of 64 samples "
+        "(0.71 epochs of 1797)"
+    )  # the run's optimizer, momentum, loss and batch size
     assert "no_bias" in {f["code"] for f in data["findings"]}
