@@ -159,7 +159,7 @@ def test_a_saved_run_is_diagnosed_with_its_own_settings(tmp_path, capsys) -> Non
 
     out = tmp_path / "run"
     argv = "train --hidden 32 --loss bce --init xavier --no-bias --optimizer sgd --lr 0.5"
-    argv += f" --momentum 0.5 --batch-size 64 --epochs 1 --no-plots --no-progress --no-doctor"
+    argv += " --momentum 0.5 --batch-size 64 --epochs 1 --no-plots --no-progress --no-doctor"
     assert main(shlex.split(f"{argv} --out {out}")) == 0
     capsys.readouterr()
     assert cli_doctor.main(["--run", str(out), "--json"]) == 0

@@ -10,6 +10,7 @@ from learner_cases import CASES, loss_fn, setup
 import tinygrad_digits as tg
 from tinygrad_digits import doctor, nn, optim
 from tinygrad_digits.doctor.trials import Trial, better, widened
+from tinygrad_digits.nn import functional as F
 from tinygrad_digits.training.models import apply_init
 
 
@@ -35,18 +36,19 @@ def test_a_trained_net_that_fits_learns() -> None:
 class FcNet(nn.Module):
     """A learner's own network: layers as attributes, activations in forward."""
 
-    def __init__(self, widths: tuple[int, ...], fold: bool = False) -> None:
+    def __init__(self, widths: tuple[int, int, int], fold: bool = False) -> None:
         super().__init__()
         self.fc1 = nn.Linear(64, widths[0], bias=False)
         self.fc2 = nn.Linear(widths[0] // (2 if fold else 1), widths[1], bias=False)
-        self.fc3 = nn.Linear(widths[1], 10, bias=False)
+        self.fc3 = nn.Linear(widths[1], widths[2], bias=False)
+        self.fc4 = nn.Linear(widths[2], 10, bias=False)
         self.fold = fold
 
     def forward(self, x: tg.Tensor) -> tg.Tensor:
         h = self.fc1(x).sigmoid()
         if self.fold:  # a width the forward depends on: no safe widening
             h = h.reshape(h.shape[0], 2, -1).sum(1)
-        return self.fc3(self.fc2(h).sigmoid())
+        return self.fc4(F.sigmoid(self.fc3(self.fc2(h).sigmoid())))
 
 
 def sequential_4_4_4() -> nn.Module:
@@ -76,9 +78,9 @@ def test_widened_grows_a_sequential_and_keeps_the_old_weights(digits) -> None:
 
 def test_widened_says_why_it_cannot_widen(digits) -> None:
     x = tg.tensor(digits[0][:8])
-    wide, why = widened(FcNet((4, 4), fold=True), 32, x)
+    wide, why = widened(FcNet((4, 4, 4), fold=True), 32, x)
     assert wide is None and "fc1's outputs do not feed fc2 directly" in why
-    wide, why = widened(FcNet((40, 40)), 32, x)
+    wide, why = widened(FcNet((40, 40, 40)), 32, x)
     assert wide is None and "no hidden Linear layer is narrower than 32" in why
 
 
@@ -99,10 +101,10 @@ def diagnose_case1(net: nn.Module) -> doctor.Report:
     )
 
 
-@pytest.mark.parametrize("build", [sequential_4_4_4, lambda: FcNet((4, 4))])
+@pytest.mark.parametrize("build", [sequential_4_4_4, lambda: FcNet((4, 4, 4))])
 def test_case1_as_a_learners_own_network_is_widened_and_measured(build) -> None:
     """Case 1 (64-4-4-4-10 sigmoid, U(-1, 1), raw pixels, summed BCE, GD lr 1e-3 m 0.9)
-    written as nn.Sequential or as fc1/fc2/fc3: the bottleneck's fix is trialled."""
+    written as nn.Sequential or as fc1..fc4 with functional sigmoids: widening is trialled."""
     report = diagnose_case1(build())
     (bottleneck,) = report.by_code("bottleneck")
     assert "measured: every hidden layer ≥ 32 units" in bottleneck.advice, report.format()
@@ -110,5 +112,5 @@ def test_case1_as_a_learners_own_network_is_widened_and_measured(build) -> None:
 
 
 def test_a_network_the_widen_trial_cannot_grow_gets_the_reason() -> None:
-    (bottleneck,) = diagnose_case1(FcNet((4, 4), fold=True)).by_code("bottleneck")
+    (bottleneck,) = diagnose_case1(FcNet((4, 4, 4), fold=True)).by_code("bottleneck")
     assert "(not tried here: fc1's outputs do not feed fc2 directly)" in bottleneck.advice

@@ -7,7 +7,7 @@ import dataclasses
 import math
 
 from ..diagnostics.findings import INFO, WARNING, Finding
-from .trials import BETTER, Trial, better
+from .trials import BETTER, GAINED, Trial, better
 
 NO_GAIN = 0.02  # a fix trial that removed less than 2% more of the loss did not help
 # Findings that stay warnings even on a network that learns: its output cannot be trusted.
@@ -102,7 +102,11 @@ def one_way(findings: list[Finding]) -> list[Finding]:
 def with_gain(
     findings: list[Finding], code: str, trial: Trial | None, base: Trial
 ) -> list[Finding]:
-    """Attach a fix trial's measured gain (and its numbers) to the finding `code`."""
+    """Attach a fix trial's measured gain (and its numbers) to the finding `code`: the share
+    of the loss it removed beyond the set-up as it is, or, where right answers are counted and
+    it got clearly more of them, that share of the probe rows if larger (a fix can change what
+    the loss starts from: a wider sigmoid net with the same wide init starts, and ends, with a
+    larger summed loss while answering far better)."""
     if trial is None:
         return findings
     out = []
@@ -111,6 +115,9 @@ def with_gain(
             gain = (base.after - trial.after) / base.after if trial.finite and base.after else None
             if gain is not None and not base.finite:
                 gain = 1.0
+            answers = _answers_gained(trial, base)
+            if answers is not None and answers >= GAINED:
+                gain = answers if gain is None else max(gain, answers)
             note = f" (measured: {trial.text()}; as it is: {base.text()})"
             severity = f.severity
             if (gain is None or gain < NO_GAIN) and severity == WARNING:
@@ -119,6 +126,14 @@ def with_gain(
             f = dataclasses.replace(f, severity=severity, advice=f.advice + note, gain=gain)
         out.append(f)
     return out
+
+
+def _answers_gained(trial: Trial, base: Trial) -> float | None:
+    """The share of probe rows the trial got right beyond the set-up as it is (None: not
+    counted)."""
+    if not trial.finite or trial.accuracy is None or base.accuracy is None:
+        return None
+    return trial.accuracy - base.accuracy
 
 
 def untried(findings: list[Finding], code: str, why: str) -> list[Finding]:
