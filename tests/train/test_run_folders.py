@@ -345,3 +345,27 @@ def test_train_reads_csv_from_a_pipe(tmp_path: Path) -> None:
     os.close(read)
     assert result.returncode == 0, result.stderr
     assert "csv: 144 training, 16 validation, 40 test images" in result.stdout
+
+
+def test_a_run_that_trained_nothing_leaves_no_folder(tmp_path: Path) -> None:
+    (tmp_path / "bad.csv").write_text("1,2,3\n")
+    failed = train("--csv", "bad.csv", *FAST, "--out", "runs/new", cwd=tmp_path)
+    assert failed.returncode == 1 and len(failed.stderr.splitlines()) == 1, failed.stderr
+    assert not (tmp_path / "runs/new").exists()
+    first = train("--epochs", "1", *FAST, "--out", "runs/demo", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    again = train("--csv", "bad.csv", *FAST, "--out", "runs/demo", cwd=tmp_path)
+    assert again.returncode == 1 and not (tmp_path / "runs/demo/2").exists()
+    (tmp_path / "empty").mkdir()  # a folder the user made stays, empty
+    train("--csv", "bad.csv", *FAST, "--out", "empty", cwd=tmp_path)
+    assert (tmp_path / "empty").is_dir()
+
+
+def test_ctrl_c_while_the_data_loads_leaves_no_folder(tmp_path: Path) -> None:
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)  # nobody writes: reading the training rows waits here
+    proc = _start_and_wait_for(tmp_path, "run folder:", "--csv", str(fifo), *FAST, "--out", "r")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert not (tmp_path / "r").exists()

@@ -236,9 +236,6 @@ class CUDADevice(Device):
         wide = np.float64 if np.dtype(dtype) == np.float64 else np.float32
         return _CupyRandom(self.native.random), wide
 
-    def as_mask(self, condition: Any, dtype: Any) -> Any:
-        return condition
-
     def _build_fused(self, kernel: Any, options: dict[str, Any]) -> Any:
         """cupy.fuse compiles the function into one kernel; inside it, the math is CuPy's own
         ufuncs (array-api-compat's wrappers ask for shapes, which fusion does not give)."""

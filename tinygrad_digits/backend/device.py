@@ -36,6 +36,9 @@ class Device:
     # optimizer updates all parameters in one pass over flat buffers (optim/flat.py). On the
     # CPU a pass per parameter is cheaper than gathering the gradients into one array.
     launch_bound = False
+    # Whether float arrays may be multiplied by bool arrays (NumPy, CuPy; the Array API refuses
+    # it): a mask multiply is 3x faster than `where` on NumPy.
+    multiplies_bools = True
 
     def __repr__(self) -> str:
         kind, _, index = self.name.partition(":")
@@ -184,9 +187,9 @@ class Device:
         return self.xp.asarray(array, copy=True)
 
     def as_mask(self, condition: Any, dtype: Any) -> Any:
-        """A mask to multiply arrays of `dtype` by: 0/1 values of that dtype in the standard;
-        NumPy and CuPy multiply by the bool array directly, saving a pass."""
-        return self.xp.astype(condition, dtype)
+        """A mask to multiply arrays of `dtype` by: the bool array itself where the library
+        multiplies by bools (NumPy, CuPy: a pass saved), else 0/1 values of `dtype`."""
+        return condition if self.multiplies_bools else self.xp.astype(condition, dtype)
 
     def owns_memory(self, array: Any) -> bool:
         """False for a view into another array's memory (so it must be copied before keeping)."""

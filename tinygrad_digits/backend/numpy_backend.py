@@ -34,9 +34,6 @@ class CPUDevice(Device):
         out = array[key]
         return out if isinstance(out, np.ndarray) else np.asarray(out)
 
-    def as_mask(self, condition: np.ndarray, dtype: Any) -> np.ndarray:
-        return condition
-
     def index_add(self, shape: tuple[int, ...], key: Any, values: Any) -> np.ndarray:
         out = np.zeros(shape, dtype=values.dtype)
         np.add.at(out, key, values)

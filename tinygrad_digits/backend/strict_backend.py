@@ -20,6 +20,7 @@ class StrictDevice(Device):
     name = "strict"
     defers_checks = True
     launch_bound = True
+    multiplies_bools = False
 
     def __init__(self) -> None:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -192,15 +193,26 @@ def run(args: argparse.Namespace) -> int:
     _check_options(args)
     if args.resume:
         folder, why = Path(args.resume), "resuming its last completed epoch"
+        fresh = False
         lock = RunLock(folder).acquire()
     else:
         base = args.out if args.out is not None else f"runs/{_dataset_name(args)}-{args.model}"
+        existed = Path(base).exists()
         folder, why, lock = claim_run_folder(base, overwrite=args.overwrite)
+        fresh = folder != Path(base) or not existed  # made by this run
     with lock:
         staging = stage_run(folder) if args.overwrite and holds_run(folder) else None
         print(f"run folder: {folder} ({why})")
         if staging is None:
-            return _train(args, folder, folder)
+            code = None  # an exception: a folder this run made and trained nothing into goes
+            try:
+                code = _train(args, folder, folder)
+            finally:
+                if fresh and code in (None, 130) and not (folder / LAST_NAME).is_file():
+                    shutil.rmtree(folder, ignore_errors=True)
+                    if code == 130:
+                        print(f"removed {folder}/, which held nothing of this run", file=sys.stderr)
+            return code
         code = None  # an exception: the staging folder goes, the error is the one line
         try:
             code = _train(args, staging, folder)

@@ -185,14 +185,23 @@ class Relu(Function):
         return Mul.apply(g, self.const(self.device.as_mask(out > 0, out.dtype)))
 
     def backward_arrays(self, g):  # the same in one fused kernel
-        return self.device.fuse(relu_backward_kernel)(g, self.saved_arrays["output"])
+        device = self.device
+        step = device.fuse(relu_backward_kernel, multiplies_bools=device.multiplies_bools)
+        return step(g, self.saved_arrays["output"])
 
 
-def relu_backward_kernel(xp):
-    """g where relu's output is positive, else 0."""
+def relu_backward_kernel(xp, multiplies_bools):
+    """g where relu's output is positive, else 0: g times the bool mask where the library
+    allows it (`where` takes 3x as long on NumPy)."""
+    if multiplies_bools:
 
-    def relu_backward(g, out):
-        return xp.where(out > 0, g, 0.0)
+        def relu_backward(g, out):
+            return g * (out > 0)
+
+    else:
+
+        def relu_backward(g, out):
+            return xp.where(out > 0, g, 0.0)
 
     return relu_backward
 
