@@ -42,8 +42,13 @@ class CrossEntropy(Function):
             hits = hits & keep
         elif hits.shape[1] != c:
             hits = hits[:, :c]
-        rows = xp.sum(device.as_mask(hits, logits.dtype), axis=1, keepdims=True, dtype=logits.dtype)
-        saved = {"exp": e, "total": total, "hits": hits, "rows": rows}  # 1 in rows that count
+        if ignore_index is None and explain is None:  # the caller checked every label: all count
+            rows, count = 1.0, float(n)
+        else:  # 1 in the rows that count (a label that is a class), 0 in the others
+            mask = device.as_mask(hits, logits.dtype)
+            rows = xp.sum(mask, axis=1, keepdims=True, dtype=logits.dtype)
+            count = xp.sum(rows) if reduction == "mean" else None
+        saved = {"exp": e, "total": total, "hits": hits, "rows": rows}
         if smoothing:  # (a bool mask times a Python float would be float64 on NumPy)
             target = xp.astype(hits, logits.dtype) * (1 - smoothing) + rows * (smoothing / c)
             neglogp = xp.log(total) - (logits - top)
@@ -55,8 +60,8 @@ class CrossEntropy(Function):
             losses = device.fuse(picked_neglogp_kernel)(logits, top, total, hits)
         out = xp.sum(losses, axis=1) if reduction == "none" else xp.sum(losses)
         if reduction == "mean":
-            saved["count"] = xp.sum(rows)
-            out = out / saved["count"]
+            saved["count"] = count
+            out = out / count
         self.save_for_backward(**saved)
         return out
 
@@ -71,11 +76,15 @@ class CrossEntropy(Function):
             p = self.parents[0].softmax(1)
         else:
             p = self.const(saved["exp"] / saved["total"])
-        diff = (p - self.const(self._target())) * self.const(saved["rows"])
+        diff = p - self.const(self._target())
+        rows = saved["rows"]
+        if not isinstance(rows, float):
+            diff = diff * self.const(rows)
         if self.reduction == "none":
             return diff * g.reshape((-1, 1)), None
         if self.reduction == "mean":
-            g = g / self.const(saved["count"])
+            count = saved["count"]
+            g = g / (count if isinstance(count, float) else self.const(count))
         return diff * g, None
 
     def backward_arrays(self, g):  # the same on raw arrays, in one fused kernel
@@ -130,13 +139,13 @@ def smoothed_ce_backward_kernel(xp):
     return smoothed_ce_backward
 
 
-_CLASSES: dict[tuple[int, int, int | None, str], tuple[Any, Any]] = {}
+_CLASSES: dict[tuple[int, int, int | None, Any], tuple[Any, Any]] = {}
 
 
 def _classes(device: Any, c: int, ignore_index: int | None, dtype: Any) -> tuple[Any, Any]:
     """The labels' comparands, made once per device: the classes 0..C-1, plus ignore_index
     when it lies outside them; and for an ignore_index among them, the columns that count."""
-    key = (id(device), c, ignore_index, str(dtype))
+    key = (id(device), c, ignore_index, dtype)
     found = _CLASSES.get(key)
     if found is None:
         xp, kw = device.xp, device.creation_kw
