@@ -20,11 +20,13 @@ class CrossEntropy(Function):
 
     Never forms log(0): it works from log_softmax of shifted logits, so logits of +-1e4 and
     -inf entries give finite losses and gradients. The labels are compared with the classes
-    (a one-hot matrix) instead of gathered by integer indexing: a row whose label is
-    `ignore_index` or out of [0, C) has no hit and does not count, with no bounds check and no
-    question to the host. With `explain` (on devices that defer checks), a label that is
-    neither a class nor `ignore_index` becomes a device-side flag whose `explain()` raises at
-    the next read to the host. A step costs about 20 array operations forward and backward.
+    (a one-hot matrix) instead of gathered by integer indexing. Given `ignore_index` or
+    `explain`, a row whose label is `ignore_index` or out of [0, C) has no hit and does not
+    count, with no bounds check and no question to the host; with `explain` (on devices that
+    defer checks), a label that is neither a class nor `ignore_index` becomes a device-side flag
+    whose `explain()` raises at the next read to the host. Without either, the caller has
+    checked every label (F.cross_entropy on the CPU), so every row counts and those sums are
+    skipped. On a GPU a step costs 12 kernel launches forward and backward.
     """
 
     def forward(self, logits, labels, reduction, smoothing, ignore_index=None, explain=None):

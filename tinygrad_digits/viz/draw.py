@@ -109,14 +109,9 @@ def _gradients_without_touching_grad(graph: Graph, loss: Tensor) -> None:
 
 
 def _cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
-    try:
-        from ..nn import functional as F
+    from ..nn import functional as F
 
-        return F.cross_entropy(logits, target)
-    except (ImportError, AttributeError):
-        from ..ops.loss import CrossEntropy
-
-        return CrossEntropy.apply(logits, target, reduction="mean", smoothing=0.0)
+    return F.cross_entropy(logits, target)
 
 
 def _graphviz() -> Any:
