@@ -61,8 +61,12 @@ def test_train_l2_writes_the_penalty_into_the_loss(tmp_path, capsys) -> None:
     assert "weight_penalty" in codes
 
 
-def test_a_gate_with_cross_entropy_is_refused(tmp_path, capsys) -> None:
-    assert train("--dataset and --epochs 1", tmp_path / "run") == 2
+def test_a_gate_trains_with_bce_unless_cross_entropy_is_asked(tmp_path, capsys) -> None:
+    assert train("--dataset and --epochs 1", tmp_path / "run") == 0
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["training"]["loss"] == "bce"
+    capsys.readouterr()
+    assert train("--dataset and --loss cross_entropy --epochs 1", tmp_path / "ce") == 2
     assert "--loss cross_entropy needs 2 or more outputs" in capsys.readouterr().err
     assert train("--dataset xor --loss bce --model cnn", tmp_path / "cnn") == 2
     assert "a logic gate's rows are no pictures" in capsys.readouterr().err

@@ -179,8 +179,8 @@ def build(args: argparse.Namespace) -> tuple[Any, Any, Any, np.ndarray, np.ndarr
             args.optimizer = training.get("optimizer", args.optimizer)
             args.momentum = _unset(args.momentum, training.get("momentum"))
             args.weight_decay = _unset(args.weight_decay, training.get("weight_decay"))
-        if args.loss == "cross_entropy":  # and its loss
-            args.loss = training.get("loss", "cross_entropy")
+        if args.loss is None:  # and its loss
+            args.loss = training.get("loss")
             args.l2 = args.l2 or training.get("l2", 0.0)
         args.unnormalised = args.unnormalised or training.get("unnormalised", False)
         args.batch_size = _unset(args.batch_size, training.get("batch_size"))

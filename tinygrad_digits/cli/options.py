@@ -221,9 +221,10 @@ def add_loss_args(p: argparse.ArgumentParser) -> None:
     """--loss, --output-activation and --l2: the costs learners' posts use, replayable."""
     p.add_argument(
         "--loss",
-        default="cross_entropy",
+        default=None,
         choices=LOSSES,
-        help="cross_entropy on logits (default); mse: squared error against one-hot targets "
+        help="cross_entropy on logits (default; bce for a logic gate's one output); mse: squared "
+        "error against one-hot targets "
         "(see --output-activation); bce: a sigmoid per output, binary cross-entropy summed over "
         "the outputs",
     )
@@ -242,8 +243,14 @@ def add_loss_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def default_loss(outputs: int) -> str:
+    """The loss when --loss is not given: cross-entropy over the classes, or BCE for a
+    network with one output (a logic gate)."""
+    return "bce" if outputs == 1 else "cross_entropy"
+
+
 def make_loss(
-    kind: str,
+    kind: str | None,
     outputs: int,
     *,
     output_activation: str = "auto",
@@ -257,6 +264,7 @@ def make_loss(
     from ..nn import functional as F
     from .errors import CLIError
 
+    kind = kind or default_loss(outputs)
     if kind in ("cross_entropy", "ce"):
         if outputs < 2:
             raise CLIError(

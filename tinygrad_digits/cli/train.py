@@ -25,6 +25,7 @@ from .options import (
     add_input_scale_arg,
     add_loss_args,
     cnn_extra,
+    default_loss,
     fraction,
     hidden_sizes,
     init_extra,
@@ -233,6 +234,8 @@ def _given_options(args: argparse.Namespace) -> None:
         value = getattr(args, name, None)
         setattr(args, f"{name}_given", value is not None)
         setattr(args, name, default if value is None else value)
+    if args.loss is None:  # cross-entropy, or BCE for a logic gate's one output
+        args.loss = default_loss(1 if args.dataset in LOGIC_GATES else 2)
 
 
 def _dataset_name(args: argparse.Namespace) -> str:
