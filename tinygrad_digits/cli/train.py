@@ -203,10 +203,10 @@ def run(args: argparse.Namespace) -> int:
         fresh = folder != Path(base) or not existed  # made by this run
     with lock:
         staging = stage_run(folder) if args.overwrite and holds_run(folder) else None
-        print(f"run folder: {folder} ({why})")
         if staging is None:
             code = None  # an exception: a folder this run made and trained nothing into goes
-            try:
+            try:  # (announced inside: a Ctrl-C right after the line is cleaned up too)
+                print(f"run folder: {folder} ({why})")
                 code = _train(args, folder, folder)
             finally:
                 if fresh and code in (None, 130) and not (folder / LAST_NAME).is_file():
@@ -216,6 +216,7 @@ def run(args: argparse.Namespace) -> int:
             return code
         code = None  # an exception: the staging folder goes, the error is the one line
         try:
+            print(f"run folder: {folder} ({why})")
             code = _train(args, staging, folder)
         finally:
             keep = code == 0 or (code == 130 and (staging / LAST_NAME).is_file())
