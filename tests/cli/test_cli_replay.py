@@ -113,3 +113,18 @@ def test_train_replays_raw_pixels_and_doctor_keeps_the_runs_batch(tmp_path, caps
     assert data["summary"].endswith("5 full-batch steps")
     codes = {f["code"] for f in data["findings"]}
     assert {"inputs_not_normalised", "bottleneck"} <= codes
+
+
+def test_graph_and_export_take_a_gate_run(tmp_path, capsys) -> None:
+    """graph draws a gate's net on its four rows with its own loss; export writes its weights
+    and refuses the ONNX file (which takes pictures) in one line."""
+    assert train("--dataset xor --hidden 4 --epochs 2", tmp_path / "run") == 0
+    capsys.readouterr()
+    assert main(["graph", str(tmp_path / "run"), "--out", str(tmp_path / "g.dot"), "--grads"]) == 0
+    assert "xor gate's 4 rows" in (tmp_path / "g.dot").read_text()
+    assert main(["export", str(tmp_path / "run"), "-o", str(tmp_path / "w.safetensors")]) == 0
+    capsys.readouterr()
+    assert main(["export", str(tmp_path / "run"), "-o", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "logic gate" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.onnx").exists()

@@ -74,7 +74,14 @@ def run(args: argparse.Namespace) -> int:
     import tinygrad_digits as tg
 
     from ..onnx import ExportError, export
+    from ..training.models import takes_pictures
 
+    if not takes_pictures(config):  # the ONNX file takes pictures; a gate's net takes 2 numbers
+        raise CLIError(
+            f"{out}: this model was trained on a logic gate's rows, not on pictures: export its "
+            "weights as .safetensors",
+            code=2,
+        )
     side = int(config["side"])
     classes = [str(c) for c in config.get("classes") or range(config["num_classes"])]
     metadata = {

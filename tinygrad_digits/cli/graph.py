@@ -19,6 +19,7 @@ from .options import (
     add_model_def_arg,
     add_seed_arg,
     hidden_sizes,
+    make_loss,
     non_negative_int,
     positive_int,
 )
@@ -110,7 +111,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     x, y, source = _batch(config, args.batch, args.data, device)
     with_loss = args.grads or args.backward
-    graph = as_graph(model, x, target=y if with_loss else None, backward=bool(args.grads))
+    loss_fn = None
+    if with_loss and int(config.get("num_classes", 10)) == 1:  # a gate's net: its own loss
+        loss_fn = make_loss(config.get("training", {}).get("loss"), 1)
+    graph = as_graph(
+        model, x, target=y if with_loss else None, loss_fn=loss_fn, backward=bool(args.grads)
+    )
     title = args.title or f"{_describe(model)} on {source}"
     options = {
         "view": "backward" if args.backward else "forward",
@@ -224,8 +230,14 @@ def _batch(config: dict[str, Any], batch: int, data: str, device: Any) -> tuple[
     """A batch the model takes: sklearn's digits (enlarged for 28×28 models) or noise."""
     import tinygrad_digits as tg
 
-    from ..training.models import input_is_flat
+    from ..training.models import input_is_flat, takes_pictures
 
+    if not takes_pictures(config):  # a logic gate's network: the gate's four rows
+        from ..data import LogicGate
+
+        gate = LogicGate(config["dataset"])
+        x = tg.tensor(gate.data, dtype=tg.float32, device=device)
+        return x, tg.tensor(gate.targets, device=device), f"the {gate.name} gate's 4 rows"
     side, classes = int(config["side"]), int(config.get("num_classes", 10))
     shape = (side * side,) if input_is_flat(config) else (1, side, side)
     if data == "digits" and side in (8, 28) and classes >= 10:

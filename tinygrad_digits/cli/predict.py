@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..training.loading import load_model
+from ..training.models import takes_pictures
 from .errors import CLIError
 from .options import add_device_arg, add_model_def_arg, positive_int
 
@@ -166,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     saves = _input_paths(args.show_input, args.images, args.overwrite)  # before any work
     device = tg.get_device(args.device)
     model, config = load_model(args.model, device=device, model_def=args.model_def)
-    if config.get("side", 0) is None:  # a logic gate's network: its inputs are no pictures
+    if not takes_pictures(config):  # a logic gate's network
         raise CLIError("this model was trained on a logic gate's rows, not on pictures", code=2)
     if args.csv or args.submission:
         return _predict_csv(args, model, config, device)

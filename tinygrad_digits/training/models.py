@@ -42,6 +42,7 @@ __all__ = [
     "parse_hidden",
     "parse_init",
     "register_model",
+    "takes_pictures",
 ]
 
 
@@ -388,3 +389,8 @@ register_model(
     description="LeNet-style convolutional network: conv-bn-relu-pool blocks, dense head",
     parameters=_cnn_parameters,
 )
+
+
+def takes_pictures(config: dict[str, Any]) -> bool:
+    """Whether the model of `config` reads pictures (a side); a logic gate's reads two numbers."""
+    return config.get("side", 0) is not None
