@@ -129,3 +129,15 @@ def test_a_moved_model_rebuilds_the_flat_buffers() -> None:
     assert all(_shares_memory(p.data, bucket.param) for p in model.parameters())
     for a, b in zip(_weights(model), _weights(reference)):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("rule", sorted(set(RULES) - {"sgd"}))  # plain SGD keeps no state
+def test_one_parameter_keeps_its_state_in_its_own_shape(rule, device) -> None:
+    w = tg.tensor(np.ones((2, 3), np.float32), device=device, requires_grad=True)
+    opt = RULES[rule]([w])
+    for _ in range(3):
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+    arrays = {k: v for k, v in opt.state[w].items() if k != "step"}
+    assert arrays and all(tuple(v.shape) == (2, 3) for v in arrays.values())

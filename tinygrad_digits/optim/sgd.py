@@ -59,9 +59,8 @@ class SGD(Optimizer):
             nesterov=group["nesterov"],
             device=device,
         )
-        if len(arrays) == len(params):
-            for st, buf in zip(states, buffers):
-                st["momentum_buffer"] = buf
+        for st, buf in zip(states, buffers):  # the buffers the first step made (not flat ones)
+            st.setdefault("momentum_buffer", buf)
 
 
 def sgd(
