@@ -7,7 +7,6 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ..backend.device import Device
-from .flat import flat_grads
 from .optimizer import Optimizer, ParamsT
 
 
@@ -52,13 +51,9 @@ class Adam(Optimizer):
         )
         states = [self._count_step(p, buffers) for p in params]
         steps = [st["step"] for st in states]
-        arrays = [p.data for p in params]
-        state = {k: [st[k] for st in states] for k in buffers}
-        # one t for all on a GPU: one pass over flat buffers
-        if params[0].device.launch_bound and steps.count(steps[0]) == len(steps):
-            bucket = self._flat(params, states, buffers)
-            arrays, grads, steps = [bucket.param], [flat_grads(params[0].device, grads)], steps[:1]
-            state = {k: [bucket.state[k]] for k in buffers}
+        one_t = steps.count(steps[0]) == len(steps)  # flat buffers need one t for all
+        arrays, grads, state = self._rule_arrays(params, states, buffers, grads, flat=one_t)
+        steps = steps[: len(arrays)]
         beta1, beta2 = group["betas"]
         adam(
             arrays,

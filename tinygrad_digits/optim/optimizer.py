@@ -15,7 +15,7 @@ from typing import Any
 
 from ..autograd.grad_mode import enable_grad
 from ..autograd.tensor import Tensor
-from .flat import FlatBucket
+from .flat import FlatBucket, flat_grads
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 
@@ -153,6 +153,25 @@ class Optimizer:
             }
             bucket = self._flat_buckets[ids] = FlatBucket(params, states, keys)
         return bucket
+
+    def _rule_arrays(
+        self,
+        params: list[Tensor],
+        states: list[dict[str, Any]],
+        keys: tuple[str, ...],
+        grads: list[Any],
+        flat: bool = True,
+    ) -> tuple[list[Any], list[Any], dict[str, list[Any]]]:
+        """What a functional rule runs over: (parameters, gradients, {key: state arrays}). On a
+        device whose operations are kernel launches (a GPU), when `flat`, one flat array each,
+        so the rule is one pass for the bucket; elsewhere one per parameter (a state not made
+        yet is None), which on the CPU is cheaper than gathering the gradients."""
+        device = params[0].device
+        if flat and device.launch_bound:
+            bucket = self._flat(params, states, keys)
+            state = {k: [bucket.state[k]] for k in keys}
+            return [bucket.param], [flat_grads(device, grads)], state
+        return [p.data for p in params], grads, {k: [st.get(k) for st in states] for k in keys}
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of every parameter (None by default, as torch; else zeros)."""

@@ -6,7 +6,6 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ..backend.device import Device
-from .flat import flat_grads
 from .optimizer import Optimizer, ParamsT
 
 
@@ -48,11 +47,7 @@ class RMSprop(Optimizer):
         if centered:
             buffers += ("grad_avg",)
         states = [self._count_step(p, buffers) for p in params]
-        arrays, state = [p.data for p in params], {k: [st[k] for st in states] for k in buffers}
-        if params[0].device.launch_bound:  # on a GPU: one pass over flat buffers
-            bucket = self._flat(params, states, buffers)
-            arrays, grads = [bucket.param], [flat_grads(params[0].device, grads)]
-            state = {k: [bucket.state[k]] for k in buffers}
+        arrays, grads, state = self._rule_arrays(params, states, buffers, grads)
         rmsprop(
             arrays,
             grads,

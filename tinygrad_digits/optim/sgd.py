@@ -6,7 +6,6 @@ from typing import Any
 
 from ..autograd.tensor import Tensor
 from ..backend.device import Device
-from .flat import flat_grads
 from .optimizer import Optimizer, ParamsT
 
 
@@ -42,13 +41,9 @@ class SGD(Optimizer):
         momentum = group["momentum"]
         keys = ("momentum_buffer",) if momentum else ()
         states = [self._state(p) for p in params] if momentum else [{} for _ in params]
-        device = params[0].device
-        if device.launch_bound and all(k in st for st in states for k in keys):  # flat buffers
-            bucket = self._flat(params, states, keys)
-            arrays, grads = [bucket.param], [flat_grads(device, grads)]
-            buffers = [bucket.state[k] for k in keys]
-        else:  # per parameter: on the CPU, or the first step with momentum (makes the buffers)
-            arrays, buffers = [p.data for p in params], [st.get(k) for st in states for k in keys]
+        made = all(k in st for st in states for k in keys)  # the first step makes the buffers
+        arrays, grads, state = self._rule_arrays(params, states, keys, grads, flat=made)
+        buffers = state.get("momentum_buffer", [])
         sgd(
             arrays,
             grads,
@@ -57,7 +52,7 @@ class SGD(Optimizer):
             momentum=momentum,
             dampening=group["dampening"],
             nesterov=group["nesterov"],
-            device=device,
+            device=params[0].device,
         )
         for st, buf in zip(states, buffers):  # the buffers the first step made (not flat ones)
             st.setdefault("momentum_buffer", buf)
@@ -81,16 +76,11 @@ def sgd(
     options = {"momentum": bool(momentum), "nesterov": nesterov, "dampened": bool(dampening)}
     step = device.fuse(sgd_kernel, **options)
     for i, (p, d) in enumerate(zip(params, grads)):
-        if momentum and momentum_buffers[i] is None:  # the first step: buf = d, then as below
-            momentum_buffers[i] = device.copy(d)
-            if nesterov:
-                d = d + momentum * momentum_buffers[i]
-            else:
-                d = momentum_buffers[i]
-            p -= lr * d
-            continue
-        buf = momentum_buffers[i] if momentum else None
-        step(p, d, buf, lr, momentum, 1.0 - dampening)
+        keep = 1.0 - dampening
+        if momentum and momentum_buffers[i] is None:  # the first step: buf = 0 * m + 1 * d = d
+            momentum_buffers[i] = device.xp.zeros_like(d)
+            keep = 1.0  # (torch does not dampen the first step)
+        step(p, d, momentum_buffers[i] if momentum else None, lr, momentum, keep)
 
 
 def sgd_kernel(xp: Any, momentum: bool, nesterov: bool, dampened: bool) -> Any:
