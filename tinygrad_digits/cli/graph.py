@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the command; 0 on success, 1 when the picture could not be drawn, 2 on bad input."""
     import tinygrad_digits as tg
 
+    from ..training.models import takes_pictures
     from ..viz import save
     from ..viz.draw import GraphvizNotFoundError, as_graph
     from ..viz.health import health_report
@@ -112,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     x, y, source = _batch(config, args.batch, args.data, device)
     with_loss = args.grads or args.backward
     loss_fn = None
-    if with_loss and int(config.get("num_classes", 10)) == 1:  # a gate's net: its own loss
+    if with_loss and not takes_pictures(config):  # a logic gate's net: the run's own loss
         loss_fn = make_loss(config.get("training", {}).get("loss"), 1)
     graph = as_graph(
         model, x, target=y if with_loss else None, loss_fn=loss_fn, backward=bool(args.grads)
