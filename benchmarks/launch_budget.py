@@ -61,14 +61,26 @@ def counting(device: str) -> Iterator[Counts]:
         from array_api_strict._array_object import Array
 
         new = Array.__dict__["_new"]
+        launch = type(dev)._launch
         originals = {name: Array.__dict__[name] for name in IN_PLACE}
+
+        in_kernel = False
 
         def counted_new(cls, x, *args, **kwargs):
             counts.arrays += 1
             promoted = sys._getframe(1).f_code.co_name == "_promote_scalar"
-            if getattr(x, "base", None) is None and not promoted:
+            if getattr(x, "base", None) is None and not promoted and not in_kernel:
                 counts.launches += 1
             return new.__func__(cls, x, *args, **kwargs)
+
+        def counted_launch(self, run, args):  # a fused kernel: one launch, whatever it makes
+            nonlocal in_kernel
+            counts.launches += 1
+            in_kernel = True
+            try:
+                return launch(self, run, args)
+            finally:
+                in_kernel = False
 
         def counted_in_place(original):
             def method(self, *args):
@@ -78,6 +90,7 @@ def counting(device: str) -> Iterator[Counts]:
             return method
 
         Array._new = classmethod(counted_new)
+        type(dev)._launch = counted_launch
         for name, original in originals.items():
             setattr(Array, name, counted_in_place(original))
         dev.to_numpy = counted_read
@@ -85,6 +98,7 @@ def counting(device: str) -> Iterator[Counts]:
             yield counts
         finally:
             Array._new = new
+            type(dev)._launch = launch
             for name, original in originals.items():
                 setattr(Array, name, original)
             del dev.to_numpy

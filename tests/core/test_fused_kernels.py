@@ -96,6 +96,32 @@ def test_each_kernel_is_one_launch_with_the_op_by_op_numbers(name, cupy_module) 
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_strict_runs_each_kernel_as_one_call_with_the_cpu_numbers(name) -> None:
+    """strict runs a kernel on its arrays' private memory, as a GPU kernel would: same numbers,
+    and nothing but the kernel's own result is made."""
+    try:
+        strict = tg.get_device("strict")
+    except tg.DeviceUnavailableError as exc:
+        pytest.skip(str(exc))
+    for a, b in zip(_run(strict, name), _run(tg.get_device("cpu"), name)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_fused_kernel_on_strict_refuses_host_arrays() -> None:
+    try:
+        strict = tg.get_device("strict")
+    except tg.DeviceUnavailableError as exc:
+        pytest.skip(str(exc))
+    kernel = strict.fuse(relu_backward_kernel, multiplies_bools=False)
+    with pytest.raises(TypeError, match="not ndarray: move the value to the device"):
+        kernel(strict.from_numpy(A), B)
+    np.testing.assert_array_equal(
+        strict.to_numpy(kernel(strict.from_numpy(A), strict.from_numpy(B))),
+        np.where(B > 0, A, 0),
+    )
+
+
 def test_a_kernel_is_built_once_per_device_and_variant() -> None:
     cpu = tg.get_device("cpu")
     first = cpu.fuse(sgd_kernel, momentum=True, nesterov=False, dampened=False)

@@ -2,12 +2,14 @@
 
 It refuses implicit conversion to NumPy and mixing devices, as CuPy does, so running the
 whole test suite on it proves the GPU path has no host leaks on a machine without a GPU.
-Its kernels stand in for the ones CuPy has natively (fancy indexing, scatter-add, erf); they
-unwrap the private NumPy array only inside the kernel, like a GPU kernel would run on-device.
+Its kernels stand in for the ones CuPy has natively (fancy indexing, scatter-add, erf, the
+fused elementwise kernels of `Device.fuse`); they unwrap the private NumPy array only inside
+the kernel, like a GPU kernel would run on-device.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -78,6 +80,29 @@ class StrictDevice(Device):
 
     def erf(self, array: Any) -> Any:
         return self._wrap(self._cpu.erf(array._array))
+
+    def _build_fused(self, kernel: Any, options: dict[str, Any]) -> Any:
+        """One kernel per call, as on a GPU: the arguments must be this device's arrays or
+        scalars (a NumPy array would be a host leak), and the elementwise function runs
+        on their private NumPy arrays, writing in place where it writes."""
+        run = self._cpu.fuse(kernel, **options)
+        return lambda *args: self._launch(run, args)
+
+    def _launch(self, run: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        out = run(*map(self._kernel_argument, args))
+        return None if out is None else self._wrap(np.asarray(out))
+
+    def _kernel_argument(self, value: Any) -> Any:
+        if hasattr(value, "_array"):
+            if value.device != self._dev:
+                raise ValueError("a fused kernel's argument lives on another device")
+            return value._array
+        if value is None or isinstance(value, (bool, int, float, np.generic)):
+            return value
+        raise TypeError(
+            f"a fused kernel on 'strict' takes its arrays and scalars, not "
+            f"{type(value).__name__}: move the value to the device first"
+        )
 
     def owns_memory(self, array: Any) -> bool:
         return array._array.base is None
