@@ -41,6 +41,14 @@ def test_comparing_with_a_name_creates_no_device(monkeypatch) -> None:
     assert set(registry._devices) == {"cpu"}
 
 
+def test_comparing_a_gpu_with_a_name_creates_no_device(cupy, monkeypatch) -> None:
+    monkeypatch.setattr(registry, "_devices", {})
+    t = tg.zeros(2, device="cuda")
+    assert t.device == "cuda:0" and t.device == "CUDA" and t.device != "cuda:1"
+    assert t.device != "strict" and t.device != "cpu"
+    assert {d.name for d in registry._devices.values()} == {"cuda:0"}
+
+
 def test_a_cupy_array_lands_on_its_own_device(cupy, gpu1) -> None:
     assert tg.tensor(cupy.arange(3)).device is tg.get_device("cuda")
     with cupy.cuda.Device(1):
@@ -89,6 +97,17 @@ def test_dropout_and_init_draw_on_the_device(host_syncs, host_uploads) -> None:
 def test_creation_functions_put_arrays_on_the_named_gpu(gpu1, make) -> None:
     t = make(gpu1)
     assert t.device == gpu1 and t.data.device.id == 1
+
+
+@pytest.mark.parametrize(
+    "method", ["argmin", "argmax", "sign", "floor", "ceil", "trunc", "round", "log1p", "cumsum"]
+)
+def test_tensor_methods_run_on_the_second_gpu(gpu1, method) -> None:
+    x = tg.tensor([0.5, -0.5, 2.5], device=gpu1)
+    out = getattr(x, method)(0) if method == "cumsum" else getattr(x, method)()
+    want = getattr(np, method)(np.array([0.5, -0.5, 2.5], np.float32))
+    assert out.device == gpu1 and out.data.device.id == 1
+    np.testing.assert_allclose(out.cpu().numpy(), want, rtol=1e-6)
 
 
 def test_training_on_the_second_gpu(gpu1) -> None:

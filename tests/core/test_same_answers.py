@@ -83,3 +83,11 @@ def test_erf_keeps_the_input_dtype(device: str) -> None:
         pytest.skip("the Array API standard has no float16")
     x = tg.tensor([0.0, 0.5, -1.0], dtype=tg.float16, device=device)
     assert x.erf().dtype == tg.float16
+
+
+def test_sign_of_nan_is_nan(device: str) -> None:
+    """CuPy's own sign gives 0 for NaN (so would |x|'s gradient); NumPy and torch give NaN."""
+    x = tg.tensor([float("nan"), -2.0, 0.0, 3.0], device=device, requires_grad=True)
+    np.testing.assert_array_equal(x.sign().detach().cpu().numpy(), [np.nan, -1.0, 0.0, 1.0])
+    x.abs().sum().backward()
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), [np.nan, -1.0, 0.0, 1.0])

@@ -9,21 +9,24 @@ import numpy as np
 from ..errors import DeviceUnavailableError
 from .device import Device
 
-# Every Array API function the package calls as `xp.NAME` (tests/core/test_cuda_install.py keeps
-# this list complete). A namespace lacking one is refused with one message instead of failing
-# in the middle of a training run.
+# Every Array API function the package calls as `xp.NAME` or `getattr(xp, "NAME")`
+# (tests/core/test_cuda_install.py keeps this list complete). A namespace lacking one is refused
+# with one message instead of failing in the middle of a training run; each runs under its
+# GPU's context (_OnDevice).
 ARRAY_API_NAMES = [
     "abs",
     "all",
     "any",
     "arange",
     "argmax",
+    "argmin",
     "argsort",
     "asarray",
     "astype",
     "bool",
     "broadcast_arrays",
     "broadcast_to",
+    "ceil",
     "clip",
     "concat",
     "cos",
@@ -34,14 +37,18 @@ ARRAY_API_NAMES = [
     "exp",
     "eye",
     "flip",
+    "float32",
+    "floor",
     "floor_divide",
     "full",
     "full_like",
+    "int64",
     "isfinite",
     "isinf",
     "isnan",
     "linspace",
     "log",
+    "log1p",
     "matmul",
     "matrix_transpose",
     "max",
@@ -56,6 +63,7 @@ ARRAY_API_NAMES = [
     "remainder",
     "reshape",
     "roll",
+    "round",
     "searchsorted",
     "sign",
     "sin",
@@ -68,6 +76,7 @@ ARRAY_API_NAMES = [
     "take_along_axis",
     "tan",
     "tanh",
+    "trunc",
     "where",
     "zeros",
     "zeros_like",
@@ -117,15 +126,29 @@ class _OnDevice:
     """An Array API namespace whose functions run on one GPU: CuPy makes new arrays and runs
     kernels on the current GPU, so `dev.xp.zeros(...)` lands on `dev` from any code."""
 
-    def __init__(self, xp: Any, context: Any) -> None:
+    def __init__(self, xp: Any, cupy: Any, context: Any) -> None:
         self._xp = xp
+        kernels = _one_kernel_each(cupy)
         for name in ARRAY_API_NAMES:
-            found = getattr(xp, name)
+            found = kernels[name] if name in kernels else getattr(xp, name)
             wrap = callable(found) and not isinstance(found, type)  # dtypes stay themselves
             setattr(self, name, _under(context, found) if wrap else found)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._xp, name)
+
+
+def _one_kernel_each(cupy: Any) -> dict[str, Any]:
+    """clip and sign as CuPy's own kernels: array-api-compat writes them with boolean-mask
+    assignments, and CuPy reads a mask's count to the host first (a sync at every clamp,
+    softplus, BCE, L1 loss or gradient clipping). Both keep NumPy's answers: CuPy's clip
+    promotes as np.clip does, and sign of NaN is NaN (CuPy's own gives 0)."""
+
+    def sign(x: Any) -> Any:
+        signs = cupy.sign(x)
+        return cupy.where(cupy.isnan(x), x, signs) if x.dtype.kind == "f" else signs
+
+    return {"clip": cupy.clip, "sign": sign}
 
 
 def _under(context: Any, fn: Any) -> Any:
@@ -207,7 +230,7 @@ class CUDADevice(Device):
         self.index = index
         self.name = f"cuda:{index}"
         self.context = cupy.cuda.Device(index)
-        self.xp = _OnDevice(array_api_namespace(cupy), self.context)
+        self.xp = _OnDevice(array_api_namespace(cupy), cupy, self.context)
         with self.context:
             _first_use_check(self.xp, self.name)
 

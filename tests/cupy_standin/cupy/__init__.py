@@ -93,6 +93,15 @@ def _wrap_indices(key: Any, shape: tuple[int, ...]) -> Any:
     return tuple(out) if isinstance(key, tuple) else out[0]
 
 
+def _sync_on_mask(key: Any) -> None:
+    """CuPy reads a boolean mask's count of True to the host before indexing with it (the
+    result's size, or the number of values to write): a sync, in both x[mask] and x[mask] = v."""
+    for k in key if isinstance(key, tuple) else (key,):
+        if isinstance(k, _np.ndarray) and k.dtype.kind == "b" and k.ndim > 0:
+            _sync()
+            return
+
+
 class _Flags:
     """CuPy's flags: no WRITEABLE."""
 
@@ -210,13 +219,16 @@ class ndarray:  # noqa: N801 (CuPy's name)
         if standin.fusing[0]:
             raise ValueError("cupy.fuse supports no indexing of an array but `[...]` writes")
         a = _on_current(self)
-        return _wrap(a[_wrap_indices(key, a.shape)])
+        key = _wrap_indices(key, a.shape)
+        _sync_on_mask(key)
+        return _wrap(a[key])
 
     def __setitem__(self, key: Any, value: Any) -> None:
         a = _on_current(self)
         _kernel()
         standin.launches += 1
         key, value = _wrap_indices(key, a.shape), _unwrap(value)
+        _sync_on_mask(key)
         parts = key if isinstance(key, tuple) else (key,)
         if isinstance(value, _np.ndarray) and all(
             isinstance(k, _np.ndarray) and k.dtype.kind in "iu" for k in parts
@@ -302,7 +314,9 @@ def _function(fn: Any, gemm: bool = False) -> Any:
 
 # What CuPy's kernel fusion accepts inside a fused function besides ufuncs and operators: the
 # reductions (at the end of the kernel), where, and the facts dtype and ndim (not shape).
-_FUSABLE_FUNCTIONS = frozenset({"where", "sum", "prod", "max", "min", "amax", "amin", "all", "any"})
+_FUSABLE_FUNCTIONS = frozenset(
+    {"sign", "where", "sum", "prod", "max", "min", "amax", "amin", "all", "any"}
+)
 _FUSABLE_ATTRIBUTES = frozenset(
     {"dtype", "ndim", "astype", "sum", "prod", "max", "min", "all", "any"}
 )
@@ -396,6 +410,14 @@ def take(a: ndarray, indices: Any, axis: int | None = None, **kwargs: Any) -> nd
     return _wrap(_np.take(_unwrap(a), _unwrap(indices), axis=axis, mode="wrap"))
 
 
+def _sign(x: _np.ndarray) -> _np.ndarray:
+    """CuPy's sign gives 0 for NaN, where NumPy's gives NaN."""
+    return _np.where(_np.isnan(x), 0, _np.sign(x)) if x.dtype.kind == "f" else _np.sign(x)
+
+
+_sign.__name__ = "sign"  # a ufunc in CuPy: allowed inside cupy.fuse
+
+
 class _StrideTricks:
     @staticmethod
     def as_strided(x: ndarray, shape: Any = None, strides: Any = None) -> ndarray:
@@ -417,6 +439,7 @@ _OVERRIDES = {
     "from_dlpack": from_dlpack,
     "broadcast_to": broadcast_to,
     "take": take,
+    "sign": _function(_sign),
     "matmul": _function(_np.matmul, gemm=True),
     "dot": _function(_np.dot, gemm=True),
 }
