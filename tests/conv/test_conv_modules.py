@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 
 import tinygrad_digits as tg
 from tinygrad_digits import nn
@@ -57,23 +56,22 @@ def test_batchnorm_defaults(device: str) -> None:
     assert list(bn1.parameters()) == []
 
 
-def test_model_moves_with_buffers_and_loads_state() -> None:
-    try:
-        tg.get_device("strict")
-    except tg.DeviceUnavailableError as exc:
-        pytest.skip(f"strict device unavailable: {exc}")
+def test_model_moves_with_buffers_and_loads_state(accelerator: str) -> None:
     model = nn.Sequential(Conv2d(1, 2, 3), BatchNorm2d(2), nn.ReLU(), MaxPool2d(2))
     model(tg.randn(4, 1, 6, 6))
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    model.to("strict")
+    model.to(accelerator)
     bn = model[1]
-    assert bn.running_mean.device == "strict" and bn.num_batches_tracked.device == "strict"
-    out = model(tg.randn(4, 1, 6, 6, device="strict"))
-    assert out.shape == (4, 2, 2, 2) and out.device == "strict"
+    assert bn.running_mean.device == accelerator and bn.num_batches_tracked.device == accelerator
+    out = model(tg.randn(4, 1, 6, 6, device=accelerator))
+    assert out.shape == (4, 2, 2, 2) and out.device == accelerator
     assert int(bn.num_batches_tracked.item()) == 2
     fresh = nn.Sequential(Conv2d(1, 2, 3), BatchNorm2d(2), nn.ReLU(), MaxPool2d(2))
     fresh.load_state_dict(state)
     np.testing.assert_array_equal(host(fresh[1].running_var), host(state["1.running_var"]))
+    fresh.to(accelerator).load_state_dict(model.state_dict())  # from the device, onto it
+    np.testing.assert_array_equal(host(fresh[1].running_mean), host(bn.running_mean))
+    assert fresh[1].running_mean.device == accelerator
 
 
 def test_dropout_on_images(device: str) -> None:

@@ -416,12 +416,15 @@ def test_strict_device_refuses_host_conversion() -> None:
     assert t.cpu().numpy().tolist() == [1.0, 2.0]
 
 
-def test_to_device_is_differentiable() -> None:
+def test_to_device_is_differentiable(accelerator: str) -> None:
     x = leaf([1.0, 2.0], "cpu")
-    y = (x.to("strict") * 3).sum()
+    y = (x.to(accelerator) * 3).sum()
     y.backward()
     assert x.grad.device == "cpu"
     assert host(x.grad).tolist() == [3.0, 3.0]
+    back = leaf([1.0, 2.0], accelerator)
+    (back.to("cpu") * 2).sum().backward()
+    assert back.grad.device == accelerator and host(back.grad).tolist() == [2.0, 2.0]
 
 
 def test_to_reads_device_names_as_module_to_does() -> None:

@@ -44,3 +44,18 @@ def test_fit_uploads_once_per_epoch_not_per_batch(host_uploads) -> None:
     before = host_uploads()
     fit(model, loader, optimizer=opt, epochs=2, progress=False, plots=False)
     assert host_uploads() - before == 2  # one permutation per epoch
+
+
+def test_a_loader_and_a_model_on_two_spellings_of_one_gpu(host_uploads, host_syncs) -> None:
+    """ "cuda" and "cuda:0" are one device: fit moves no batch between them (through the host),
+    so twice the batches cost no more uploads or reads."""
+    model = nn.Linear(3, 2).to("cuda:0")
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    counts = []
+    for batch_size in (4, 2):  # 10 batches, then 20
+        loader = DataLoader(_dataset(), batch_size, shuffle=True, seed=0, device="cuda")
+        before = host_uploads(), host_syncs()
+        fit(model, loader, optimizer=opt, epochs=1, progress=False, plots=False)
+        counts.append((host_uploads() - before[0], host_syncs() - before[1]))
+    assert counts[0] == counts[1]
+    assert counts[0][0] == 3  # the two arrays and the epoch's permutation

@@ -74,3 +74,12 @@ def test_python_on_the_command_line_wins_over_an_active_environment(tmp_path):
     out = dry_run("train", "PYTHON=/usr/bin/python3", virtual_env=str(tmp_path))
     assert ".venv/bin/python -m tinygrad_digits train" in out
     assert str(tmp_path) not in out
+
+
+def test_test_gpu_installs_cupy_and_requires_the_cuda_device(tmp_path):
+    """`make test` installs .[test], which has no CuPy, so cuda skips there; `make test-gpu`
+    adds [cuda] and turns every cuda skip into a failure."""
+    out = dry_run("test-gpu", f"VENV={tmp_path}/v", "PYTHON=/usr/bin/python3")
+    assert f"{tmp_path}/v/bin/python -m pip install" in out and '-e ".[test,cuda]"' in out
+    assert f"TINYGRAD_DIGITS_REQUIRE_DEVICES=cuda {tmp_path}/v/bin/python -m pytest" in out
+    assert '-e ".[test]"' in dry_run("test", f"VENV={tmp_path}/v", "PYTHON=/usr/bin/python3")
