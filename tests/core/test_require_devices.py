@@ -44,3 +44,10 @@ def test_the_stand_in_does_not_count_as_a_required_gpu(cupy_module) -> None:
         pytest.skip("a real CuPy is installed")
     required = _pytest("cuda", "cuda")
     assert required.returncode == 1 and "only the CuPy stand-in" in required.stdout
+
+
+def test_cuda_cases_on_the_stand_in_say_so(device, request) -> None:
+    """A green run without a GPU must not read as a GPU run: its cuda ids end in -standin."""
+    cupy = sys.modules.get("cupy")
+    on_standin = device.startswith("cuda") and getattr(cupy, "STANDIN", False)
+    assert request.node.callspec.id.endswith("-standin") == bool(on_standin)
