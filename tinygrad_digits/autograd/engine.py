@@ -183,8 +183,9 @@ class TensorOutline:
     grad = None
 
     def __init__(self, t: Tensor) -> None:
-        self._ctx, self.shape, self.dtype = t._ctx, tuple(t.shape), t.dtype
-        self.device, self.requires_grad, self.name = t.device, t.requires_grad, t.name
+        data, self.device = t.data, t.device
+        self._ctx, self.shape, self.dtype = t._ctx, data.shape, self.device.numpy_dtype(data)
+        self.requires_grad, self.name = t.requires_grad, t.name
 
     @property
     def ndim(self) -> int:
@@ -195,18 +196,19 @@ class TensorOutline:
 
 
 def _outlines(node: Function, outlines: dict[int, Any]) -> tuple:
-    """A node's inputs, as they were when it was made (`parents_as_seen`: an input changed in
-    place since stands for its older history), as the freed graph keeps them: leaves that take
-    gradients themselves (parameters: the model keeps them alive anyway, and their .grad is worth
-    drawing), every other tensor as a `TensorOutline`, so no activation or input array stays
-    alive. One outline per live input tensor (`outlines`, by id: those are alive for the whole
-    backward); a stand-in for an older history gets its own."""
-    kept = []
-    for t, original in zip(function.parents_as_seen(node), node.parents):
-        if t._ctx is None and t.requires_grad:
+    """A node's inputs, as they were when it was made, as the freed graph keeps them: leaves
+    that take gradients themselves (parameters: the model keeps them alive anyway, and their
+    .grad is worth drawing), every other tensor as a `TensorOutline`, so no activation or input
+    array stays alive. One outline per live input tensor (`outlines`, by id: those are alive for
+    the whole backward); an input changed in place since the node was made is outlined as the
+    older history it stands for (`parents_as_seen`)."""
+    seq, kept = node.seq, []
+    for i, t in enumerate(node.parents):
+        ctx = t._ctx
+        if ctx is None and t.requires_grad:
             kept.append(t)
-        elif t is not original:
-            kept.append(TensorOutline(t))
+        elif ctx is not None and ctx.seq > seq:
+            kept.append(TensorOutline(function.parents_as_seen(node)[i]))
         else:
             outline = outlines.get(id(t))
             if outline is None:

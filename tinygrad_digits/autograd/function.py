@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..backend.device import NO_CONTEXT
 from ..errors import DeviceMismatchError, GradientError, ShapeError
 from .grad_mode import current as _mode
 from .hooks import state as _hooks
@@ -72,8 +73,7 @@ class Function:
         first = tensors[0]
         device = fn.device = first.device
         if len(tensors) == 1:
-            with device.context:  # CuPy makes arrays and runs kernels on the current GPU
-                data = fn.forward(first.data, **kwargs)
+            arrays = (first.data,)
             requires = first.requires_grad
         else:
             requires = False
@@ -81,11 +81,16 @@ class Function:
                 if t.device is not device:
                     _device_mismatch(cls.__name__, tensors)
                 requires = requires or t.requires_grad
-            try:
-                with device.context:
-                    data = fn.forward(*[t.data for t in tensors], **kwargs)
-            except ValueError as exc:
-                _shape_mismatch(cls.__name__, tensors, exc)
+            arrays = [t.data for t in tensors]
+        context = device.context
+        try:
+            if context is NO_CONTEXT:
+                data = fn.forward(*arrays, **kwargs)
+            else:  # CuPy makes arrays and runs kernels on the current GPU
+                with context:
+                    data = fn.forward(*arrays, **kwargs)
+        except ValueError as exc:
+            _shape_mismatch(cls.__name__, tensors, exc)
         requires = requires and _mode.enabled and cls.differentiable
         out = _make_tensor(data, fn.device, requires)  # fn.device changes on a device move
         if requires:
