@@ -2,7 +2,8 @@
 
 On a GPU every array operation is at least one kernel launch (5-15 us of host time each) and a
 host sync stalls the pipeline, so these counts bound the GPU step time. They are counted on the
-"strict" device (array-api-strict: each result array it makes) and on the CuPy stand-in of the
+"strict" device (array-api-strict: each result array it makes, each fused kernel as one) and on
+the CuPy stand-in of the
 tests (tests/cupy_standin: each array it makes; its syncs), for an MLP 784-256-128-10 with
 batch 128, with SGD+momentum and with Adam. Counts are deterministic; timings are printed beside
 them and mean little (the stand-in's mean nothing).

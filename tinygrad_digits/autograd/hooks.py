@@ -98,15 +98,6 @@ def register_dict_hook(hooks: dict[int, Callable], fn: Callable) -> RemovableHan
     return RemovableHandle(lambda: hooks.pop(key, None))
 
 
-def push_module(module: Any) -> None:
-    """Mark `module` as running (innermost last) until the matching pop_module()."""
-    state.modules.append(module)
-
-
-def pop_module() -> None:
-    state.modules.pop()
-
-
 def running_modules() -> tuple[Any, ...]:
     """The modules whose forward is running in this thread, outermost first."""
     return tuple(state.modules)

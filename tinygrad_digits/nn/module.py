@@ -15,7 +15,8 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.grad_mode import no_grad
-from ..autograd.hooks import RemovableHandle, pop_module, push_module, register_dict_hook
+from ..autograd.hooks import RemovableHandle, register_dict_hook
+from ..autograd.hooks import state as _hooks
 from ..autograd.tensor import Tensor
 from ..backend.device import Device
 from ..backend.registry import parse_to_args
@@ -85,14 +86,16 @@ class Module:
         d = self.__dict__
         if d.get("_forward_pre_hooks") or d.get("_forward_hooks"):
             return self._call_with_hooks(args, kwargs)
-        push_module(self)
+        running = _hooks.modules  # this thread's stack of running modules (each op's scope)
+        running.append(self)
         try:
             return self.forward(*args, **kwargs)
         finally:
-            pop_module()
+            running.pop()
 
     def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
-        push_module(self)
+        running = _hooks.modules
+        running.append(self)
         try:
             for hook in tuple(self._forward_pre_hooks.values()):
                 new = hook(self, args)
@@ -105,7 +108,7 @@ class Module:
                     out = new
             return out
         finally:
-            pop_module()
+            running.pop()
 
     def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """Call hook(module, args) before each forward; a value it returns replaces the
