@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import tinygrad_digits as tg
+from tinygrad_digits.autograd.function import Function
 from tinygrad_digits.ops.loss import CrossEntropy
 
 
@@ -502,6 +503,24 @@ def test_broadcast_error_names_op_shapes_and_dimension(device: str) -> None:
         tg.ShapeError, match=r"Mul: shapes \(2, 3\) and \(4,\).*dimension -1: sizes 3 vs 4"
     ):
         tg.ones(2, 3, device=device) * tg.ones(4, device=device)
+
+
+class _RaisesInForward(Function):
+    def forward(self, x, error):
+        raise error
+
+
+def test_a_one_input_ops_value_error_propagates_unchanged() -> None:
+    """The broadcast message names the operands' shapes; a one-input op's other operand is not
+    a tensor, so its own error (which names both shapes) is the better one."""
+    x = tg.ones(3)
+    for error in (ValueError("bad axis"), ValueError("could not broadcast (3,) (4,)")):
+        with pytest.raises(ValueError) as info:
+            _RaisesInForward.apply(x, error=error)
+        assert info.value is error
+    with pytest.raises(ValueError, match=r"shapes \(4,\) \(3,\)") as info:
+        x.masked(np.array([True, False, True, True]))
+    assert not isinstance(info.value, tg.ShapeError)
 
 
 def test_cross_entropy_backward_twice_with_retain_graph_is_identical(device: str) -> None:

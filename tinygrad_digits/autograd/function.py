@@ -89,8 +89,10 @@ class Function:
             else:  # CuPy makes arrays and runs kernels on the current GPU
                 with context:
                     data = fn.forward(*arrays, **kwargs)
-        except ValueError as exc:
-            _shape_mismatch(cls.__name__, tensors, exc)
+        except ValueError as exc:  # a one-input op's own error names both shapes: kept
+            if len(tensors) > 1:
+                _shape_mismatch(cls.__name__, tensors, exc)
+            raise
         requires = requires and _mode.enabled and cls.differentiable
         out = _make_tensor(data, fn.device, requires)  # fn.device changes on a device move
         if requires:
