@@ -4,6 +4,7 @@ but keeps the structure (like PyTorch's grad_fn.next_functions)."""
 from __future__ import annotations
 
 import gc
+import math
 import weakref
 
 import pytest
@@ -69,3 +70,26 @@ def test_an_input_changed_in_place_is_drawn_as_it_was_used():
     before = viz.to_dot(loss).count("->")
     loss.backward()
     assert viz.to_dot(loss).count("->") == before
+
+
+def _drawn(loss):
+    nodes = viz.capture(loss).nodes
+    return sorted((n.kind, n.label, n.shape) for n in nodes), viz.to_dot(loss).count("->")
+
+
+@pytest.mark.parametrize("drawn_first", [False, True])
+def test_an_input_changed_twice_and_read_by_several_ops_is_drawn_as_each_used_it(drawn_first):
+    def build():
+        w = tg.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        y = w * 1
+        a, b = y.exp(), y.relu() - y  # neither reads y's value in backward
+        y.mul_(3)
+        y.add_(1)
+        return w, (a + b + y).sum()
+
+    w, loss = build()
+    before = _drawn(loss if drawn_first else build()[1])
+    loss.backward()
+    assert _drawn(loss) == before
+    expected = [math.exp(0.5) + 3, math.exp(-1.0) - 1 + 3, math.exp(2.0) + 3]
+    assert w.grad.tolist() == pytest.approx(expected)
