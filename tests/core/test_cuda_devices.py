@@ -171,3 +171,25 @@ def test_moving_between_gpus_skips_the_host(host_syncs, gpu1) -> None:
     assert y.device == gpu1 and y.data.device.id == 1
     assert x.grad.device == "cuda:0" and x.grad.data.device.id == 0
     assert host_syncs() == before
+
+
+def test_boolean_mask_indexing_syncs_as_cupy_does(cupy, host_syncs) -> None:
+    """CuPy reads the count of True of every boolean index to the host, a 0-d or Python bool one
+    too, except an empty mask (its count is known): the stand-in counts the same syncs."""
+    x, empty = cupy.arange(6.0).reshape(2, 3), cupy.zeros((0, 3))
+    cases = [
+        (x, cupy.asarray(np.array([True, False])), 1),
+        (x, (1, cupy.asarray(np.array([True, False, True]))), 1),
+        (x, cupy.asarray(np.array(True)), 1),
+        (x, True, 1),
+        (empty, cupy.asarray(np.zeros(0, bool)), 0),
+        (x, cupy.asarray(np.array([1])), 0),
+    ]
+    for array, key, syncs in cases:
+        for write in (False, True):
+            before = host_syncs()
+            if write:
+                array[key] = 1.0
+            else:
+                array[key]
+            assert host_syncs() - before == syncs, (key, write)

@@ -95,9 +95,12 @@ def _wrap_indices(key: Any, shape: tuple[int, ...]) -> Any:
 
 def _sync_on_mask(key: Any) -> None:
     """CuPy reads a boolean mask's count of True to the host before indexing with it (the
-    result's size, or the number of values to write): a sync, in both x[mask] and x[mask] = v."""
+    result's size, or the number of values to write): a sync, in both x[mask] and x[mask] = v,
+    for a 0-d or Python bool too; an empty mask's count is known without one."""
     for k in key if isinstance(key, tuple) else (key,):
-        if isinstance(k, _np.ndarray) and k.dtype.kind == "b" and k.ndim > 0:
+        if isinstance(k, (bool, _np.bool_)) or (
+            isinstance(k, _np.ndarray) and k.dtype.kind == "b" and k.size > 0
+        ):
             _sync()
             return
 
