@@ -155,7 +155,9 @@ class Device:
         after another; a GPU device compiles it into one kernel (one launch instead of one per
         operation), so the same code is the fused path and its reference.
         """
-        cache = self.__dict__.setdefault("_fused", {})
+        cache = self.__dict__.get("_fused")  # (setdefault would make a dict on every call)
+        if cache is None:
+            cache = self._fused = {}
         key = (kernel, *options.items())  # callers name options in one order: no sort
         found = cache.get(key)
         if found is None:

@@ -63,10 +63,14 @@ class StrictDevice(Device):
         if isinstance(key, tuple):
             return tuple(self._unwrap_key(k) for k in key)
         if hasattr(key, "_array"):
-            if key.device != self._dev:
-                raise ValueError("index array lives on another device")
-            return key._array
+            return self._private(key, "index array")
         return key
+
+    def _private(self, array: Any, role: str) -> np.ndarray:
+        """The NumPy array inside one of this device's arrays, as a kernel sees device memory."""
+        if array.device != self._dev:
+            raise ValueError(f"{role} lives on another device")
+        return array._array
 
     def getitem(self, array: Any, key: Any) -> Any:
         return self._wrap(np.asarray(array._array[self._unwrap_key(key)]))
@@ -94,9 +98,7 @@ class StrictDevice(Device):
 
     def _kernel_argument(self, value: Any) -> Any:
         if hasattr(value, "_array"):
-            if value.device != self._dev:
-                raise ValueError("a fused kernel's argument lives on another device")
-            return value._array
+            return self._private(value, "a fused kernel's argument")
         if value is None or isinstance(value, (bool, int, float, np.generic)):
             return value
         raise TypeError(
